@@ -1,0 +1,146 @@
+"""Build, test, lint, type-check and benchmark every greensync package.
+
+Packages are discovered from ``packages/*/pyproject.toml``: a new package joins every session
+by existing.  ``nox`` with no arguments runs tests, isolated, lint and typecheck on every CPython
+>= 3.11 found on this machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PACKAGES = sorted(p.parent.name for p in ROOT.glob("packages/*/pyproject.toml"))
+# The hub first: everything else depends on it.
+PACKAGES.sort(key=lambda name: (name != "hub", name))
+TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.2"]
+LINT_DEPS = ["ruff>=0.6"]
+TYPE_DEPS = ["mypy>=1.10", "types-greenlet", *TEST_DEPS]
+
+nox.options.sessions = ["tests", "isolated", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+def _expose_pyenv_versions() -> None:
+    """Put pyenv's real interpreters on PATH, ahead of shims that fail for inactive versions."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if not root.is_dir():
+        return
+    bins = [str(d / "bin") for d in sorted(root.iterdir()) if (d / "bin").is_dir()]
+    os.environ["PATH"] = os.pathsep.join([*bins, os.environ.get("PATH", "")])
+
+
+def _available_pythons() -> list[str]:
+    """Every CPython >= 3.11 that actually runs here; at least the one running nox."""
+    _expose_pyenv_versions()
+    found = []
+    for minor in range(11, 20):
+        version = f"3.{minor}"
+        exe = shutil.which(f"python{version}")
+        if exe is None:
+            continue
+        probe = subprocess.run(
+            [exe, "-c", "import sys, venv; print(sys.implementation.name)"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == "cpython":
+            found.append(version)
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if running not in found:
+        found.append(running)
+    return found
+
+
+PYTHONS = _available_pythons()
+
+
+def _requirements(package: str) -> list[str]:
+    """Runtime dependencies declared by ``packages/<package>/pyproject.toml``."""
+    data = tomllib.loads((ROOT / "packages" / package / "pyproject.toml").read_text())
+    deps: list[str] = data["project"].get("dependencies", [])
+    return deps
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Every package installed editable in one venv; one pytest run over all their tests."""
+    session.install(*TEST_DEPS)
+    session.install(*[arg for name in PACKAGES for arg in ("-e", f"packages/{name}")])
+    session.run(
+        "pytest",
+        *[f"packages/{name}/tests" for name in PACKAGES],
+        *session.posargs,
+    )
+
+
+@nox.session(python=PYTHONS)
+def isolated(session: nox.Session) -> None:
+    """Each package as a wheel, installed alone with only its declared dependencies."""
+    session.install("build>=1", "virtualenv")
+    wheels = Path(session.create_tmp()) / "wheels"
+    shutil.rmtree(wheels, ignore_errors=True)
+    wheels.mkdir(parents=True)
+    for name in PACKAGES:
+        session.run(
+            "python", "-m", "build", "--wheel", "--outdir", str(wheels), f"packages/{name}",
+            silent=True,
+        )
+    session.run("python", str(ROOT / "tools" / "check_wheels.py"), str(wheels))
+    for name in PACKAGES:
+        env_dir = Path(session.create_tmp()) / f"venv-{name}"
+        shutil.rmtree(env_dir, ignore_errors=True)
+        session.run("python", "-m", "virtualenv", "-q", str(env_dir), silent=True)
+        bindir = env_dir / ("Scripts" if os.name == "nt" else "bin")
+        py = str(bindir / "python")
+        dist = f"greensync-{name}"
+        session.run(
+            py, "-m", "pip", "install", "-q", "--find-links", str(wheels), dist, *TEST_DEPS,
+            external=True,
+        )
+        # Only the declared dependencies (and what they pull in) may be present.
+        session.run(
+            py, str(ROOT / "tools" / "check_isolation.py"), name, *_requirements(name),
+            external=True,
+        )
+        with session.chdir(ROOT / "packages" / name):
+            session.run(
+                py, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"), "--rootdir", ".",
+                "-p", "no:cacheprovider", "tests", *session.posargs,
+                external=True,
+            )
+
+
+@nox.session(python=PYTHONS[0])
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole repository."""
+    session.install(*LINT_DEPS)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHONS)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on every package's sources and tests, one package at a time."""
+    session.install(*TYPE_DEPS)
+    session.install(*[arg for name in PACKAGES for arg in ("-e", f"packages/{name}")])
+    for name in PACKAGES:
+        session.run("mypy", "--strict", f"packages/{name}/src", f"packages/{name}/tests")
+    session.run("mypy", "--strict", "noxfile.py", "examples", "tools")
+
+
+@nox.session(python=PYTHONS[0])
+def demo(session: nox.Session) -> None:
+    """Run every example in examples/, printing what happened."""
+    session.install(*[arg for name in PACKAGES for arg in ("-e", f"packages/{name}")])
+    for example in sorted((ROOT / "examples").glob("*.py")):
+        session.log(f"--- {example.name}")
+        session.run("python", str(example))

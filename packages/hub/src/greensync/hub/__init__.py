@@ -1,0 +1,31 @@
+"""greensync.hub: a tiny per-thread loop and the waiter protocol every greensync primitive uses.
+
+Everything a primitive or a user needs is re-exported here; the modules behind it are private.
+"""
+
+from __future__ import annotations
+
+from .__about__ import __version__
+from ._linkable import TIMED_OUT, Linkable, Waiter
+from ._loop import CallbackHandle, Hub, LoopExit, TimerHandle, check_timeout, get_hub
+from ._task import Task, iwait, joinall, sleep, spawn, spawn_later, wait
+
+__all__ = [
+    "TIMED_OUT",
+    "CallbackHandle",
+    "Hub",
+    "Linkable",
+    "LoopExit",
+    "Task",
+    "TimerHandle",
+    "Waiter",
+    "__version__",
+    "check_timeout",
+    "get_hub",
+    "iwait",
+    "joinall",
+    "sleep",
+    "spawn",
+    "spawn_later",
+    "wait",
+]

@@ -1,0 +1,428 @@
+"""The waiter protocol: the one structure every greensync primitive parks on.
+
+A primitive that can be waited on subclasses :class:`Linkable` and keeps only its *rules* --
+when a caller must park, whom a release or a put wakes, and what happens to a value handed to a
+waiter that has gone.  The queueing, the timeouts, the cross-thread wake-ups and the clean-up
+live here, once.
+
+Two queues, both FIFO
+---------------------
+* The **hand-off queue** holds greenlets that want to *take* something: a permit, the lock, an
+  item.  :meth:`Linkable._handoff` gives a value to the first live waiter and reserves it for
+  that waiter: the value is stored on the waiter's record before anyone runs, so the caller of
+  ``release()`` cannot barge back in ahead of it.
+* The **listener queue** holds greenlets waiting for the object to become *ready* (``Event.wait``,
+  ``AsyncResult.get``, ``Semaphore.wait``) and the callbacks registered with :meth:`rawlink`.
+  :meth:`Linkable._notify` wakes all of them at once.  Links are one-shot, as in gevent: a
+  callback is removed before it is called.
+
+Deferred, batched wake-ups
+--------------------------
+Neither queue switches to anyone.  Handing a value marks the waiter's record and appends it to
+its own hub's wake batch; the hub drains the batch in one callback on its next turn (through
+``run_callback_threadsafe`` when the waiter lives in another thread).  ``set()``, ``release()``
+and ``put()`` therefore never switch away from their caller, and a thousand waiters cost one
+hub callback, not a thousand.
+
+Leaving early
+-------------
+A record is in one of three states: waiting, handed, done.  Every transition happens under the
+owning primitive's mutex, so a timeout that races a hand-off resolves to exactly one of them.  A
+waiter that leaves with an exception (``Timeout``, ``GreenletExit`` from a kill, ``LoopExit``)
+after it was handed a value gives the value back through :meth:`Linkable._reclaim`, which a
+primitive overrides to pass the permit or item to the next waiter.  Records that leave early are
+only marked; the queues are compacted when dead records outnumber live ones, so a million
+timeouts leave nothing behind and removal stays O(1).
+
+Rejected: an ordered dict keyed by record (O(1) removal, but it costs a hash entry per waiter and
+more memory than the deque with lazy deletion); one callback per woken waiter (a thousand hub
+callbacks for one ``set()``); waking by ``greenlet.throw`` on timeout (ten times a switch).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable
+from threading import Lock
+from typing import Any, Generic, TypeVar
+
+from greenlet import getcurrent, greenlet
+
+from ._loop import _DONE, _HANDED, _WAITING, Hub, TimerHandle, _Throw, check_timeout, get_hub
+
+__all__ = ["Linkable", "Waiter", "TIMED_OUT"]
+
+T = TypeVar("T")
+
+
+class _TimedOut:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "TIMED_OUT"
+
+
+#: Returned by :meth:`Linkable._park` when the wait's own timeout expired.
+TIMED_OUT: Any = _TimedOut()
+
+class _Notified:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOTIFIED"
+
+
+#: The value handed to listeners by :meth:`Linkable._notify` (never a hand-off value).
+_NOTIFIED: Any = _Notified()
+
+
+class _Link:
+    """One parked greenlet or one registered callback.  Private; many of these exist."""
+
+    __slots__ = ("glet", "hub", "owner", "value", "state", "callback", "timer")
+
+    def __init__(
+        self,
+        glet: greenlet | None,
+        hub: Hub,
+        owner: Linkable,
+        callback: Callable[[Any], object] | None = None,
+    ) -> None:
+        self.glet = glet
+        self.hub = hub
+        self.owner = owner
+        self.value: Any = None
+        self.state = _WAITING
+        self.callback = callback
+        self.timer: TimerHandle | None = None
+
+
+def _expire(link: _Link) -> None:
+    """Timer callback: the wait of ``link`` timed out, unless it was handed a value first."""
+    while True:
+        owner = link.owner
+        with owner._mutex:
+            if link.owner is not owner:
+                continue  # moved to another queue (Condition.notify) while we looked
+            if link.state != _WAITING or link.timer is None:
+                return
+            link.state = _DONE
+            owner._forget()
+        break
+    glet = link.glet
+    if glet is not None:
+        glet.switch(TIMED_OUT)
+
+
+def _abandon(link: _Link) -> None:
+    """The waiter of ``link`` left with an exception: drop it, giving back what it held."""
+    while True:
+        owner = link.owner
+        with owner._mutex:
+            if link.owner is not owner:
+                continue
+            state = link.state
+            link.state = _DONE
+            if state == _WAITING:
+                owner._forget()
+            elif state == _HANDED and link.value is not _NOTIFIED:
+                value, link.value = link.value, None
+                owner._reclaim(value)
+        return
+
+
+class Linkable(ABC):
+    """The base of every primitive that can be waited on.
+
+    Public surface (gevent's): :meth:`rawlink`, :meth:`unlink`, :meth:`linkcount`,
+    :meth:`ready`.  Subclasses implement :meth:`ready` and their own blocking methods on top of
+    the protected protocol below, always following the same shape::
+
+        with self._mutex:
+            if <can proceed now>:
+                ...; return                       # no hub involved
+            link = self._enqueue_waiter()         # or _enqueue_listener()
+        value = self._park(link, timeout)         # mutex released while parked
+        if value is TIMED_OUT: ...
+
+    and on the waking side, under ``self._mutex``: ``self._handoff(value)`` to give one waiter
+    a value, ``self._notify()`` when the object becomes ready.  :meth:`ready` is called with the
+    mutex held and must not take it.
+    """
+
+    __slots__ = ("_mutex", "_waiters", "_listeners", "_dead", "__weakref__")
+
+    #: Returned by :meth:`_park` when the wait's own timeout expired.
+    TIMED_OUT: Any = TIMED_OUT
+
+    def __init__(self) -> None:
+        self._mutex = Lock()
+        self._waiters: deque[_Link] | None = None
+        self._listeners: deque[_Link] | None = None
+        self._dead = 0
+
+    # -- public -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def ready(self) -> bool:
+        """Return True if waiting on this object now would not block."""
+
+    def rawlink(self, callback: Callable[[Any], object]) -> None:
+        """Call ``callback(self)`` in the hub once this object is ready.
+
+        The callback runs in the hub of the thread that registered it, on a hub turn after the
+        object became ready (at once, on the next turn, if it already is), and is removed
+        before it is called.  It must not block.
+
+        Raises:
+            TypeError: ``callback`` is not callable.
+        """
+        if not callable(callback):
+            raise TypeError(
+                f"`callback` must be callable, got {type(callback).__name__} {callback!r}"
+            )
+        link = _Link(None, get_hub(), self, callback)
+        with self._mutex:
+            listeners = self._listeners
+            if listeners is None:
+                listeners = self._listeners = deque()
+            listeners.append(link)
+            if self.ready():
+                self._notify()
+
+    def unlink(self, callback: Callable[[Any], object]) -> None:
+        """Remove every registration of ``callback`` made with :meth:`rawlink`."""
+        with self._mutex:
+            listeners = self._listeners
+            if not listeners:
+                return
+            for link in listeners:
+                if link.state == _WAITING and link.callback is not None:
+                    if link.callback == callback:
+                        link.state = _DONE
+                        self._forget()
+
+    def linkcount(self) -> int:
+        """Return how many callbacks and parked greenlets wait on this object."""
+        waiters, listeners = self._waiters, self._listeners
+        total = (len(waiters) if waiters else 0) + (len(listeners) if listeners else 0)
+        return total - self._dead
+
+    # -- the protocol for subclasses ---------------------------------------------------------
+
+    def _enqueue_waiter(self) -> _Link:
+        """Queue the current greenlet to be handed a value.  Call with ``_mutex`` held."""
+        hub = get_hub()
+        glet = getcurrent()
+        if glet is hub:
+            raise RuntimeError(
+                f"cannot block inside the hub: a hub callback must not wait on {self!r}"
+            )
+        link = _Link(glet, hub, self)
+        waiters = self._waiters
+        if waiters is None:
+            waiters = self._waiters = deque()
+        waiters.append(link)
+        return link
+
+    def _enqueue_listener(self) -> _Link:
+        """Queue the current greenlet to be woken when ready.  Call with ``_mutex`` held."""
+        hub = get_hub()
+        glet = getcurrent()
+        if glet is hub:
+            raise RuntimeError(
+                f"cannot block inside the hub: a hub callback must not wait on {self!r}"
+            )
+        link = _Link(glet, hub, self)
+        listeners = self._listeners
+        if listeners is None:
+            listeners = self._listeners = deque()
+        listeners.append(link)
+        return link
+
+    def _park(self, link: _Link, timeout: float | None) -> Any:
+        """Park until ``link`` is handed a value; return it, or :data:`TIMED_OUT`.
+
+        Call without holding ``_mutex``; ``timeout`` must already be validated (see
+        :func:`check_timeout`).  An exception thrown into the parked greenlet propagates after
+        the link is removed and anything it was handed is given back through :meth:`_reclaim`.
+        """
+        hub = link.hub
+        timer = None
+        if timeout is not None:
+            timer = link.timer = hub.call_later(timeout, _expire, link)
+        try:
+            result = hub.switch(self)
+        except BaseException:
+            _abandon(link)
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        return result
+
+    def _handoff(self, value: Any) -> greenlet | None:
+        """Give ``value`` to the first live waiter and return its greenlet.  Hold ``_mutex``.
+
+        The value is reserved for that greenlet from this moment; it runs on its hub's next
+        turn.  Returns ``None`` if nobody waits (test with ``is None``: a greenlet's truth value
+        says whether it is running, not whether it exists).
+        """
+        waiters = self._waiters
+        while waiters:
+            link = waiters.popleft()
+            if link.state == _WAITING:
+                link.state = _HANDED
+                link.value = value
+                link.hub._wake(link)
+                return link.glet
+            self._dead -= 1
+        return None
+
+    def _has_waiters(self) -> bool:
+        """Return True if a live greenlet waits in the hand-off queue.  Hold ``_mutex``."""
+        waiters = self._waiters
+        while waiters:
+            if waiters[0].state == _WAITING:
+                return True
+            waiters.popleft()
+            self._dead -= 1
+        return False
+
+    def _waiter_count(self) -> int:
+        """Return how many live greenlets wait in the hand-off queue."""
+        waiters = self._waiters
+        if not waiters:
+            return 0
+        return sum(1 for link in waiters if link.state == _WAITING)
+
+    def _notify(self) -> None:
+        """Wake every listener and schedule every rawlink callback.  Hold ``_mutex``."""
+        listeners = self._listeners
+        if not listeners:
+            return
+        self._listeners = None
+        dead = 0
+        for link in listeners:
+            if link.state == _WAITING:
+                link.state = _HANDED
+                link.value = _NOTIFIED
+                link.hub._wake(link)
+            else:
+                dead += 1
+        self._dead -= dead
+
+    def _move_waiters(self, target: Linkable, n: int) -> int:
+        """Move up to ``n`` live waiters, in order, to the back of ``target``'s hand-off queue.
+
+        Their timeouts are cancelled: they now wait for ``target`` with no limit.  Hold both
+        ``self._mutex`` and ``target._mutex`` (this one first).  Returns how many moved.
+        """
+        waiters = self._waiters
+        moved = 0
+        while waiters and moved < n:
+            link = waiters.popleft()
+            if link.state != _WAITING:
+                self._dead -= 1
+                continue
+            link.owner = target
+            link.timer = None
+            dest = target._waiters
+            if dest is None:
+                dest = target._waiters = deque()
+            dest.append(link)
+            moved += 1
+        return moved
+
+    def _reclaim(self, value: Any) -> None:
+        """Take back ``value``, handed to a waiter that left before it ran.  Hold ``_mutex``.
+
+        The default hands it to the next waiter and drops it if there is none; primitives
+        whose values must not be lost when nobody waits (permits, items) override this.
+        It runs in the thread of the waiter that left.
+        """
+        self._handoff(value)
+
+    def _forget(self) -> None:
+        """Count one more dead record; compact the queues when the dead outnumber the live."""
+        self._dead = dead = self._dead + 1
+        if dead > 32:
+            waiters, listeners = self._waiters, self._listeners
+            total = (len(waiters) if waiters else 0) + (len(listeners) if listeners else 0)
+            if dead * 2 > total:
+                if waiters:
+                    self._waiters = deque(link for link in waiters if link.state == _WAITING)
+                if listeners:
+                    self._listeners = deque(link for link in listeners if link.state == _WAITING)
+                self._dead = 0
+
+
+class Waiter(Linkable, Generic[T]):
+    """A one-shot rendezvous between the greenlet that calls :meth:`get` and whoever wakes it.
+
+    ``switch(value)`` or ``throw(exc)`` may come before or after ``get()``: a value that
+    arrives first is kept, and every ``get()`` returns it.  Waking never switches away from the
+    caller; the waiting greenlet runs on the hub's next turn.  Works across threads.
+    """
+
+    __slots__ = ("_value", "_has_value")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._value: Any = None
+        self._has_value = False
+
+    def __repr__(self) -> str:
+        state = "ready" if self._has_value else f"waiters={self.linkcount()}"
+        return f"<Waiter {state}>"
+
+    def ready(self) -> bool:
+        """Return True once a value or an exception has arrived."""
+        return self._has_value
+
+    def switch(self, value: T) -> None:
+        """Deliver ``value`` to the greenlet in :meth:`get` (or keep it for a later ``get``).
+
+        Raises:
+            RuntimeError: a value or exception was already delivered.
+        """
+        self._deliver(value)
+
+    def throw(self, exc: BaseException | type[BaseException]) -> None:
+        """Make :meth:`get` raise ``exc`` (an exception instance or class).
+
+        Raises:
+            TypeError: ``exc`` is not an exception.
+            RuntimeError: a value or exception was already delivered.
+        """
+        if isinstance(exc, type) and issubclass(exc, BaseException):
+            exc = exc()
+        if not isinstance(exc, BaseException):
+            raise TypeError(f"`exc` must be an exception, got {type(exc).__name__} {exc!r}")
+        self._deliver(_Throw(exc))
+
+    def _deliver(self, value: Any) -> None:
+        with self._mutex:
+            if self._has_value:
+                raise RuntimeError("this Waiter was already switched or thrown: it is one-shot")
+            self._value = value
+            self._has_value = True
+            self._notify()
+
+    def get(self, timeout: float | None = None) -> T:
+        """Park until a value arrives and return it (or raise the exception thrown).
+
+        Raises:
+            TimeoutError: nothing arrived within ``timeout`` seconds.
+        """
+        if not self._has_value:
+            timeout = check_timeout(timeout)
+            with self._mutex:
+                link = None if self._has_value else self._enqueue_listener()
+            if link is not None and self._park(link, timeout) is TIMED_OUT:
+                raise TimeoutError(f"{self!r} got nothing within {timeout} seconds")
+        value = self._value
+        if value.__class__ is _Throw:
+            raise value.exc
+        return value  # type: ignore[no-any-return]

@@ -1,0 +1,680 @@
+"""The per-thread hub: a greenlet that runs callbacks, timers, fd readiness and posted work.
+
+Why it looks like this
+----------------------
+Every blocking operation in greensync ends in the same place: the current greenlet switches to
+its thread's hub, and something later switches back.  The hub is therefore the only seam between
+the primitives and a scheduler, and it is kept small on purpose:
+
+* **Ready callbacks** are a FIFO deque.  A turn runs only the callbacks that were queued when the
+  turn began; anything queued during the turn waits for the next one, so two greenlets calling
+  ``sleep(0)`` in a loop cannot starve timers or file descriptors.
+* **Timers** are a binary heap of ``(deadline, sequence, handle)`` tuples, so ties fire in the
+  order they were armed and comparisons stay in C.  Cancelling only marks a handle; the heap is
+  rebuilt when cancelled entries outnumber live ones, which keeps ``with Timeout(10):`` (arm and
+  cancel, millions of times) at O(log n) without letting the heap grow.
+* **File descriptors** go through :mod:`selectors`, one waiting greenlet per fd and direction.
+* **Other threads** append to a deque and write one byte to a pipe only when the loop is idle in
+  ``select()``; a busy loop picks the work up without a system call.
+
+Waking a greenlet with an exception is done by *switching* it a small marker object that
+:meth:`Hub.switch` turns into a ``raise`` in the greenlet's own frame.  ``greenlet.throw`` does
+the same job at roughly ten times the cost, so it is used only for greenlets that are suspended
+somewhere other than :meth:`Hub.switch`.
+
+Rejected alternatives: a per-waiter callback for every wake-up (the waiter protocol batches wakes
+instead, see ``_linkable``); running expired timers through the ready queue (an extra hop, and it
+opens a window in which a stale wake-up could reach a greenlet that has moved on); a thread
+pool or ``asyncio`` loop underneath (both cost more than the whole of this module).
+
+Deadlock: when the loop has nothing left that could ever wake anyone -- no callbacks, no ref'd
+timers, no watched fds, no posted work and no other live OS thread that might post some -- it
+throws :class:`LoopExit` into the thread's main greenlet, naming what that greenlet waited on.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import os
+import selectors
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from greenlet import GreenletExit, getcurrent, greenlet
+
+__all__ = [
+    "Hub",
+    "LoopExit",
+    "TimerHandle",
+    "CallbackHandle",
+    "get_hub",
+    "check_timeout",
+]
+
+_greenlet_switch = greenlet.switch
+
+# States of a parked waiter (see _linkable): still waiting, handed a value and about to be
+# switched to it, or finished (woken, timed out, or gone).
+_WAITING = 0
+_HANDED = 1
+_DONE = 2
+_monotonic = time.monotonic
+_get_ident = threading.get_ident
+
+#: How long an idle loop sleeps between checks that another thread still exists.
+_THREAD_RECHECK = 0.05
+
+
+class LoopExit(Exception):
+    """Raised in a greenlet that blocks when nothing could ever wake it.
+
+    The message names what the greenlet was waiting on; the object itself is available as
+    :attr:`waiting_on` (``None`` when the greenlet parked with a bare :meth:`Hub.switch`).
+    """
+
+    def __init__(self, message: str, waiting_on: object = None) -> None:
+        super().__init__(message)
+        self.waiting_on = waiting_on
+
+
+class _Throw:
+    """A marker switched into a parked greenlet: :meth:`Hub.switch` raises ``exc`` for it."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def check_timeout(timeout: object, name: str = "timeout") -> float | None:
+    """Validate a timeout argument and return it as a float, or ``None`` for "no timeout".
+
+    ``None`` and ``math.inf`` mean wait forever.  Anything that is not a real number, a bool,
+    NaN, or a negative number is rejected.
+
+    Args:
+        timeout: The value the caller passed.
+        name: The parameter name to put in the error message.
+
+    Returns:
+        The timeout in seconds, or ``None``.
+
+    Raises:
+        TypeError: ``timeout`` is not a number.
+        ValueError: ``timeout`` is negative or NaN.
+    """
+    if timeout is None:
+        return None
+    if timeout.__class__ is float or timeout.__class__ is int:
+        value = float(timeout)  # type: ignore[arg-type]
+    elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+        value = float(timeout)
+    else:
+        raise TypeError(
+            f"`{name}` must be a non-negative number or None, got {type(timeout).__name__} "
+            f"{timeout!r}"
+        )
+    if value >= 0.0:
+        return None if value == math.inf else value
+    raise ValueError(f"`{name}` must be a non-negative number or None, got {timeout!r}")
+
+
+def _check_callable(fn: object, name: str = "fn") -> None:
+    if not callable(fn):
+        raise TypeError(f"`{name}` must be callable, got {type(fn).__name__} {fn!r}")
+
+
+class CallbackHandle:
+    """A callback queued with :meth:`Hub.run_callback`; :meth:`cancel` stops it running."""
+
+    __slots__ = ("fn", "args", "cancelled")
+
+    def __init__(self, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
+        self.fn = fn
+        self.args = args
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Stop the callback from running, if it has not run yet."""
+        self.cancelled = True
+
+    def __repr__(self) -> str:
+        state = " cancelled" if self.cancelled else ""
+        return f"<CallbackHandle {_name(self.fn)}{state}>"
+
+
+class TimerHandle:
+    """A timer armed with :meth:`Hub.call_later` or :meth:`Hub.call_at`.
+
+    ``ref`` says whether the timer keeps the loop alive (as in gevent): a loop whose only
+    remaining timers are unref'd is idle, and a parked main greenlet gets :class:`LoopExit`.
+    A timer belongs to the thread of its hub; cancel it from that thread.
+    """
+
+    __slots__ = ("when", "fn", "args", "cancelled", "_ref", "_hub")
+
+    def __init__(
+        self,
+        hub: Hub,
+        when: float,
+        fn: Callable[..., object],
+        args: tuple[Any, ...],
+        ref: bool,
+    ) -> None:
+        self._hub: Hub | None = hub
+        self.when = when
+        self.fn = fn
+        self.args = args
+        self.cancelled = False
+        self._ref = ref
+
+    @property
+    def pending(self) -> bool:
+        """True until the timer has fired or been cancelled."""
+        return self._hub is not None
+
+    @property
+    def ref(self) -> bool:
+        """Whether this timer keeps the loop alive."""
+        return self._ref
+
+    @ref.setter
+    def ref(self, value: bool) -> None:
+        value = bool(value)
+        hub = self._hub
+        if hub is not None and value != self._ref:
+            hub._nref += 1 if value else -1
+        self._ref = value
+
+    def cancel(self) -> None:
+        """Stop the timer; a cancelled timer never fires.  Cancelling twice is harmless."""
+        hub = self._hub
+        if hub is None:
+            return
+        self._hub = None
+        self.cancelled = True
+        if self._ref:
+            hub._nref -= 1
+        hub._ncancelled += 1
+        if hub._ncancelled > 256 and hub._ncancelled * 2 > len(hub._timers):
+            hub._compact_timers()
+
+    def __repr__(self) -> str:
+        state = "pending" if self._hub is not None else "done"
+        ref = "" if self._ref else " unref"
+        return f"<TimerHandle {_name(self.fn)} when={self.when:.6f} {state}{ref}>"
+
+
+def _name(fn: object) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+def _root_greenlet() -> greenlet:
+    g = getcurrent()
+    while g.parent is not None:
+        g = g.parent
+    return g
+
+
+class Hub(greenlet):
+    """This thread's loop: ready callbacks, timers, fd readiness and work posted by threads.
+
+    Get it with :func:`get_hub`; do not create one yourself.  The hub's parent is the thread's
+    main greenlet, which receives :class:`LoopExit` (and ``KeyboardInterrupt``/``SystemExit``
+    raised by callbacks).  Not meant to be subclassed.
+    """
+
+    def __init__(self) -> None:
+        main = _root_greenlet()
+        super().__init__(parent=main)
+        self._main = main
+        self._thread_ident = _get_ident()
+        self._pid = os.getpid()
+        self._ready: deque[CallbackHandle] = deque()
+        self._timers: list[tuple[float, int, TimerHandle]] = []
+        self._seq = 0
+        self._nref = 0
+        self._ncancelled = 0
+        self._threadsafe: deque[CallbackHandle] = deque()
+        self._polling = False
+        self._selector: selectors.BaseSelector | None = None
+        self._wake_r = -1
+        self._wake_w = -1
+        self._fd_waiters: dict[int, list[greenlet | None]] = {}
+        self._nfds = 0
+        # Batched wake-ups of the waiter protocol (see _linkable): one callback per batch.
+        self._wakes: deque[Any] = deque()
+        self._wake_pending = False
+        self._wake_handle = CallbackHandle(self._run_wakes, ())
+        self._main_waiting_on: object = None
+        self._idle_waiters: list[greenlet] = []
+        self.closed = False
+
+    # -- public API -------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return (
+            f"<Hub thread={self._thread_ident} ready={len(self._ready)} "
+            f"timers={len(self._timers) - self._ncancelled} fds={self._nfds}>"
+        )
+
+    def time(self) -> float:
+        """Return the loop's monotonic clock, in seconds."""
+        return _monotonic()
+
+    def run_callback(self, fn: Callable[..., object], *args: Any) -> CallbackHandle:
+        """Run ``fn(*args)`` in the hub on its next turn, after callbacks already queued.
+
+        Must be called from the hub's own thread (use :meth:`run_callback_threadsafe` from
+        others).  Returns a handle whose ``cancel()`` stops the call.
+        """
+        if not callable(fn):
+            _check_callable(fn)
+        handle = CallbackHandle(fn, args)
+        self._ready.append(handle)
+        return handle
+
+    def run_callback_threadsafe(self, fn: Callable[..., object], *args: Any) -> CallbackHandle:
+        """Like :meth:`run_callback`, callable from any thread; wakes the loop if it is idle."""
+        if not callable(fn):
+            _check_callable(fn)
+        handle = CallbackHandle(fn, args)
+        self._threadsafe.append(handle)
+        if self._polling and _get_ident() != self._thread_ident:
+            self._poke()
+        return handle
+
+    def call_later(
+        self, seconds: float, fn: Callable[..., object], *args: Any, ref: bool = True
+    ) -> TimerHandle:
+        """Call ``fn(*args)`` in the hub after ``seconds``; returns a cancellable handle.
+
+        Timers with the same deadline fire in the order they were armed.  ``ref=False`` makes
+        a timer that does not keep the loop alive.
+        """
+        if seconds.__class__ is not float or not seconds >= 0.0:
+            seconds = _check_delay(seconds, "seconds")
+        return self._arm(_monotonic() + seconds, fn, args, ref)
+
+    def call_at(
+        self, when: float, fn: Callable[..., object], *args: Any, ref: bool = True
+    ) -> TimerHandle:
+        """Call ``fn(*args)`` in the hub once :meth:`time` reaches ``when``."""
+        if isinstance(when, bool) or not isinstance(when, (int, float)):
+            raise TypeError(f"`when` must be a number, got {type(when).__name__} {when!r}")
+        if math.isnan(when):
+            raise ValueError("`when` must be a number, got nan")
+        return self._arm(float(when), fn, args, ref)
+
+    def switch(self, waiting_on: object = None) -> Any:  # type: ignore[override]
+        """Park the current greenlet until something switches back to it; return what it got.
+
+        ``waiting_on`` names what the greenlet waits for; it appears in :class:`LoopExit`.
+
+        Raises:
+            RuntimeError: called inside the hub itself (from a callback), where nothing could
+                ever switch back.
+        """
+        current = getcurrent()
+        if current is self:
+            raise RuntimeError(
+                "cannot block inside the hub: a hub callback must not call a blocking "
+                f"operation (waiting on {waiting_on!r})"
+            )
+        if current is self._main:
+            self._main_waiting_on = waiting_on
+        result = _greenlet_switch(self)
+        if result.__class__ is _Throw:
+            raise result.exc
+        return result
+
+    def throw_into(self, glet: greenlet, exc: BaseException) -> None:
+        """Raise ``exc`` in ``glet`` at the point where it is suspended.
+
+        Call this from the hub (for example from a timer callback).  A greenlet parked in
+        :meth:`switch` is woken by switching it a marker, which is raised in its own frame;
+        any other suspended greenlet gets ``greenlet.throw``.  Dead greenlets are ignored.
+        """
+        if glet.dead:
+            return
+        frame = glet.gr_frame
+        if frame is not None and frame.f_code is _SWITCH_CODE:
+            glet.switch(_Throw(exc))
+        else:
+            glet.throw(exc)
+
+    def wait_readable(self, fd: int | Any, timeout: float | None = None) -> None:
+        """Park the current greenlet until ``fd`` is readable.
+
+        Raises:
+            TimeoutError: ``timeout`` seconds passed first.
+            RuntimeError: another greenlet already waits to read ``fd``.
+        """
+        self._wait_fd(fd, 0, timeout)
+
+    def wait_writable(self, fd: int | Any, timeout: float | None = None) -> None:
+        """Park the current greenlet until ``fd`` is writable (see :meth:`wait_readable`)."""
+        self._wait_fd(fd, 1, timeout)
+
+    def handle_error(self, context: object, exc: BaseException) -> None:
+        """Report an exception raised by ``context`` (a callback or a task) and carry on.
+
+        The default prints the traceback to ``sys.stderr``.  Replace it on the instance
+        (``get_hub().handle_error = my_hook``) or wrap it to send errors elsewhere.
+        """
+        sys.stderr.write(f"{context!r} failed with {type(exc).__name__}\n")
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+    def destroy(self) -> None:
+        """Release the hub's file descriptors; the next :func:`get_hub` makes a new hub."""
+        self.closed = True
+        if getattr(_local, "hub", None) is self:
+            del _local.hub
+        self._close_fds()
+
+    # -- internals shared with the rest of greensync.hub ------------------------------------
+
+    def _arm(
+        self, when: float, fn: Callable[..., object], args: tuple[Any, ...], ref: bool
+    ) -> TimerHandle:
+        if not callable(fn):
+            _check_callable(fn)
+        handle = TimerHandle(self, when, fn, args, ref)
+        self._seq += 1
+        heapq.heappush(self._timers, (when, self._seq, handle))
+        if ref:
+            self._nref += 1
+        return handle
+
+    def _compact_timers(self) -> None:
+        self._timers = [entry for entry in self._timers if not entry[2].cancelled]
+        heapq.heapify(self._timers)
+        self._ncancelled = 0
+
+    def _wake(self, link: Any) -> None:
+        """Queue ``link`` for the next wake-up batch; callable from any thread."""
+        self._wakes.append(link)
+        if not self._wake_pending:
+            self._wake_pending = True
+            if self._thread_ident == _get_ident():
+                self._ready.append(self._wake_handle)
+            else:
+                self.run_callback_threadsafe(self._run_wakes)
+
+    def _run_wakes(self) -> None:
+        # Clear the flag first: a wake queued from another thread while we drain either lands
+        # in this batch or schedules the next one; it is never stranded.
+        self._wake_pending = False
+        wakes = self._wakes
+        for _ in range(len(wakes)):
+            link = wakes.popleft()
+            if link.state != _HANDED:  # it left early and gave back what it was handed
+                continue
+            link.state = _DONE
+            glet = link.glet
+            if glet is not None:
+                glet.switch(link.value)
+            else:
+                try:
+                    link.callback(link.owner)
+                except BaseException as exc:  # noqa: BLE001 - reported, loop survives
+                    self._callback_error(link.callback, exc)
+
+    def _poke(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except (BlockingIOError, OSError):
+            # A full pipe already wakes the loop; a closed one means the hub is gone.
+            return
+
+    def _ensure_selector(self) -> selectors.BaseSelector:
+        sel = self._selector
+        if sel is None:
+            sel = selectors.DefaultSelector()
+            r, w = os.pipe()
+            os.set_blocking(r, False)
+            os.set_blocking(w, False)
+            sel.register(r, selectors.EVENT_READ, None)
+            self._selector, self._wake_r, self._wake_w = sel, r, w
+        return sel
+
+    def _close_fds(self) -> None:
+        sel, self._selector = self._selector, None
+        if sel is not None:
+            sel.close()
+            for fd in (self._wake_r, self._wake_w):
+                try:
+                    os.close(fd)
+                except OSError:
+                    continue
+            self._wake_r = self._wake_w = -1
+
+    def _wait_fd(self, fd: int | Any, direction: int, timeout: float | None) -> None:
+        if not isinstance(fd, int):
+            fileno = getattr(fd, "fileno", None)
+            if fileno is None:
+                raise TypeError(
+                    f"`fd` must be an int or have a fileno() method, got {type(fd).__name__}"
+                )
+            fd = fileno()
+        if isinstance(fd, bool) or not isinstance(fd, int) or fd < 0:
+            raise ValueError(f"`fd` must be a non-negative file descriptor, got {fd!r}")
+        timeout = check_timeout(timeout)
+        current = getcurrent()
+        if current is self:
+            raise RuntimeError("cannot block inside the hub: wait_readable/wait_writable")
+        sel = self._ensure_selector()
+        slots = self._fd_waiters.get(fd)
+        if slots is None:
+            slots = self._fd_waiters[fd] = [None, None]
+        if slots[direction] is not None:
+            what = "read" if direction == 0 else "write"
+            raise RuntimeError(f"another greenlet is already waiting to {what} fd {fd}")
+        slots[direction] = current
+        self._nfds += 1
+        self._update_fd(sel, fd, slots)
+        timer = None
+        if timeout is not None:
+            timer = self.call_later(timeout, current.switch, _FD_TIMEOUT)
+        try:
+            what = f"fd {fd} {'readable' if direction == 0 else 'writable'}"
+            result = self.switch(what)
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if slots[direction] is current:
+                slots[direction] = None
+                self._nfds -= 1
+                self._update_fd(sel, fd, slots)
+        if result is _FD_TIMEOUT:
+            raise TimeoutError(f"fd {fd} was not ready within {timeout} seconds")
+
+    def _update_fd(self, sel: selectors.BaseSelector, fd: int, slots: list[Any]) -> None:
+        mask = (selectors.EVENT_READ if slots[0] is not None else 0) | (
+            selectors.EVENT_WRITE if slots[1] is not None else 0
+        )
+        try:
+            registered = sel.get_key(fd).events
+        except KeyError:
+            registered = 0
+        if mask == registered:
+            return
+        if not mask:
+            sel.unregister(fd)
+            del self._fd_waiters[fd]
+        elif registered:
+            sel.modify(fd, mask)
+        else:
+            sel.register(fd, mask)
+
+    def _callback_error(self, context: object, exc: BaseException) -> None:
+        if isinstance(exc, (Exception, GreenletExit)):
+            try:
+                self.handle_error(context, exc)
+            except Exception as hook_exc:  # noqa: BLE001 - a broken hook must not stop the loop
+                traceback.print_exception(hook_exc, file=sys.stderr)
+        else:
+            # KeyboardInterrupt, SystemExit and friends belong to the main greenlet.
+            self._main.throw(exc)
+
+    def _describe_deadlock(self) -> str:
+        what = self._main_waiting_on
+        target = "a bare Hub.switch()" if what is None else repr(what)
+        return (
+            f"this operation would block forever: the main greenlet waits on {target} and "
+            "nothing is left that could wake it (no callbacks, timers, file descriptors or "
+            "other threads)"
+        )
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        while True:
+            try:
+                self._loop()
+            except BaseException as exc:  # noqa: BLE001 - e.g. KeyboardInterrupt in select()
+                self._main.throw(exc)
+                continue
+            idle = self._idle_waiters
+            if idle:
+                self._idle_waiters = []
+                for glet in idle:
+                    glet.switch(True)
+                continue
+            self._main.throw(LoopExit(self._describe_deadlock(), self._main_waiting_on))
+
+    def _loop(self) -> None:
+        ready = self._ready
+        threadsafe = self._threadsafe
+        monotonic = _monotonic
+        while True:
+            # 1. This turn's callbacks, FIFO.
+            for _ in range(len(ready)):
+                handle = ready.popleft()
+                if handle.cancelled:
+                    continue
+                try:
+                    handle.fn(*handle.args)
+                except BaseException as exc:  # noqa: BLE001 - reported, loop survives
+                    self._callback_error(handle.fn, exc)
+            # 2. Expired timers, in deadline order.
+            timers = self._timers
+            if timers and timers[0][0] <= monotonic():
+                self._run_timers()
+            # 3. Work posted from other threads.
+            if threadsafe:
+                for _ in range(len(threadsafe)):
+                    ready.append(threadsafe.popleft())
+            # 4. File descriptors: poll without blocking while busy, block while idle.
+            if ready:
+                if self._nfds:
+                    self._poll(0.0)
+                continue
+            timers = self._timers
+            timeout: float | None
+            if timers:
+                timeout = max(0.0, timers[0][0] - monotonic())
+            else:
+                timeout = None
+            if not self._nref and not self._nfds:
+                # No ref'd timer and no fd can wake anyone; only another thread could.
+                if threading.active_count() <= 1 and not threadsafe:
+                    return
+                if timeout is None or timeout > _THREAD_RECHECK:
+                    timeout = _THREAD_RECHECK
+            self._poll(timeout)
+
+    def _run_timers(self) -> None:
+        timers = self._timers
+        now = _monotonic()
+        while timers and timers[0][0] <= now:
+            handle = heapq.heappop(timers)[2]
+            if handle.cancelled:
+                self._ncancelled -= 1
+                continue
+            handle._hub = None
+            if handle._ref:
+                self._nref -= 1
+            try:
+                handle.fn(*handle.args)
+            except BaseException as exc:  # noqa: BLE001 - reported, loop survives
+                self._callback_error(handle.fn, exc)
+            timers = self._timers  # a callback may have compacted the heap
+
+    def _poll(self, timeout: float | None) -> None:
+        sel = self._ensure_selector()
+        threadsafe = self._threadsafe
+        self._polling = True
+        try:
+            if threadsafe:
+                timeout = 0.0
+            events = sel.select(timeout)
+        finally:
+            self._polling = False
+        for key, mask in events:
+            fd = key.fd
+            if fd == self._wake_r:
+                try:
+                    while os.read(fd, 4096):
+                        continue
+                except (BlockingIOError, OSError):
+                    continue
+                continue
+            slots = self._fd_waiters.get(fd)
+            if slots is None:
+                continue
+            if mask & selectors.EVENT_READ and slots[0] is not None:
+                slots[0].switch(None)
+            if mask & selectors.EVENT_WRITE and slots[1] is not None:
+                slots[1].switch(None)
+        if threadsafe:
+            ready = self._ready
+            for _ in range(len(threadsafe)):
+                ready.append(threadsafe.popleft())
+
+
+_SWITCH_CODE = Hub.switch.__code__
+_FD_TIMEOUT = object()
+
+
+def _check_delay(seconds: object, name: str) -> float:
+    if seconds is None:
+        raise TypeError(f"`{name}` must be a non-negative number, got None")
+    value = check_timeout(seconds, name)
+    return math.inf if value is None else value
+
+
+_local = threading.local()
+
+
+def get_hub() -> Hub:
+    """Return this thread's hub, creating it on first use."""
+    try:
+        return _local.hub  # type: ignore[no-any-return]
+    except AttributeError:
+        hub = _local.hub = Hub()
+        return hub
+
+
+def _peek_hub() -> Hub | None:
+    """Return this thread's hub if it exists, without creating one."""
+    return getattr(_local, "hub", None)
+
+
+def _after_fork_in_child() -> None:
+    # The parent's hub (and its greenlets, pipe and selector) are not ours to drive; forget it
+    # and let get_hub() make a fresh one.  Closing the inherited descriptors is the child's job.
+    hub = getattr(_local, "hub", None)
+    if hub is not None:
+        del _local.hub
+        hub.closed = True
+        hub._close_fds()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,110 @@
+"""Helpers shared by the test suites of every greensync package.
+
+Test modules cannot import each other under ``--import-mode=importlib``, and each package's
+isolated test run must still find these, so they ship with the hub as library code.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from ._loop import Hub, _peek_hub, get_hub
+from ._task import Task, sleep, spawn
+
+__all__ = [
+    "Trace",
+    "run_until_blocked",
+    "run_in_threads",
+    "spawn_all",
+    "assert_no_links",
+    "pending_callbacks",
+]
+
+T = TypeVar("T")
+
+
+class Trace(list[str]):
+    """A list that greenlets append labels to; tests assert the whole list.
+
+    With a deterministic cooperative hub the order is exact, so the assertion names precisely
+    who ran when.
+    """
+
+    def __call__(self, label: str) -> None:
+        self.append(label)
+
+
+def pending_callbacks(hub: Hub | None = None) -> int:
+    """Return how many callbacks (including batched wake-ups) the hub has queued."""
+    hub = hub or get_hub()
+    return len(hub._ready) + len(hub._threadsafe)
+
+
+def run_until_blocked(max_turns: int = 100_000) -> int:
+    """Run the hub until every other greenlet is parked, and return how many turns that took.
+
+    Call it from the test's main greenlet.  Timers and file descriptors are not waited for: a
+    greenlet sleeping on a timer counts as parked.
+
+    Raises:
+        RuntimeError: the greenlets were still runnable after ``max_turns`` turns (a livelock).
+    """
+    hub = get_hub()
+    for turn in range(1, max_turns + 1):
+        sleep(0)
+        if not hub._ready and not hub._threadsafe:
+            return turn
+    raise RuntimeError(f"greenlets were still runnable after {max_turns} hub turns")
+
+
+def spawn_all(fn: Callable[..., T], args: Iterable[Any]) -> list[Task[T]]:
+    """Spawn ``fn(arg)`` for every ``arg``, in order."""
+    return [spawn(fn, arg) for arg in args]
+
+
+def assert_no_links(*objects: Any) -> None:
+    """Assert that no callback or parked greenlet is left on any of ``objects``."""
+    left = {repr(obj): obj.linkcount() for obj in objects if obj.linkcount()}
+    assert not left, f"links left behind: {left}"
+
+
+def run_in_threads(
+    fn: Callable[[int], object], n: int, timeout: float = 60.0, what: str = "threads"
+) -> list[object]:
+    """Run ``fn(i)`` for ``i in range(n)`` in ``n`` OS threads, each with its own hub.
+
+    Returns the results in order.  The first exception raised in a thread is re-raised here;
+    a thread still running after ``timeout`` seconds fails the call with an ``AssertionError``
+    naming ``what``, so a cross-thread deadlock is a failure, not a hang.
+    """
+    results: list[object] = [None] * n
+    errors: list[BaseException] = []
+    start = threading.Barrier(n)
+
+    def body(index: int) -> None:
+        try:
+            start.wait(timeout)
+            results[index] = fn(index)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            errors.append(exc)
+        finally:
+            hub = _peek_hub()
+            if hub is not None:
+                hub.destroy()
+
+    threads = [
+        threading.Thread(target=body, args=(i,), name=f"greensync-test-{i}", daemon=True)
+        for i in range(n)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    stuck = [thread.name for thread in threads if thread.is_alive()]
+    if errors:
+        raise errors[0]
+    if stuck:
+        raise AssertionError(f"deadlock in {what}: threads {stuck} still running after {timeout}s")
+    return results
