@@ -91,7 +91,13 @@ def isolated(session: nox.Session) -> None:
     wheels.mkdir(parents=True)
     for name in PACKAGES:
         session.run(
-            "python", "-m", "build", "--wheel", "--outdir", str(wheels), f"packages/{name}",
+            "python",
+            "-m",
+            "build",
+            "--wheel",
+            "--outdir",
+            str(wheels),
+            f"packages/{name}",
             silent=True,
         )
     session.run("python", str(ROOT / "tools" / "check_wheels.py"), str(wheels))
@@ -103,18 +109,38 @@ def isolated(session: nox.Session) -> None:
         py = str(bindir / "python")
         dist = f"greensync-{name}"
         session.run(
-            py, "-m", "pip", "install", "-q", "--find-links", str(wheels), dist, *TEST_DEPS,
+            py,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--find-links",
+            str(wheels),
+            dist,
+            *TEST_DEPS,
             external=True,
         )
         # Only the declared dependencies (and what they pull in) may be present.
         session.run(
-            py, str(ROOT / "tools" / "check_isolation.py"), name, *_requirements(name),
+            py,
+            str(ROOT / "tools" / "check_isolation.py"),
+            name,
+            *_requirements(name),
             external=True,
         )
         with session.chdir(ROOT / "packages" / name):
             session.run(
-                py, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"), "--rootdir", ".",
-                "-p", "no:cacheprovider", "tests", *session.posargs,
+                py,
+                "-m",
+                "pytest",
+                "-c",
+                str(ROOT / "pyproject.toml"),
+                "--rootdir",
+                ".",
+                "-p",
+                "no:cacheprovider",
+                "tests",
+                *session.posargs,
                 external=True,
             )
 

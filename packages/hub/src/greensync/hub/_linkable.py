@@ -51,7 +51,7 @@ from greenlet import getcurrent, greenlet
 
 from ._loop import _DONE, _HANDED, _WAITING, Hub, TimerHandle, _Throw, check_timeout, get_hub
 
-__all__ = ["Linkable", "Waiter", "TIMED_OUT"]
+__all__ = ["TIMED_OUT", "Linkable", "Waiter"]
 
 T = TypeVar("T")
 
@@ -65,6 +65,7 @@ class _TimedOut:
 
 #: Returned by :meth:`Linkable._park` when the wait's own timeout expired.
 TIMED_OUT: Any = _TimedOut()
+
 
 class _Notified:
     __slots__ = ()
@@ -80,7 +81,7 @@ _NOTIFIED: Any = _Notified()
 class _Link:
     """One parked greenlet or one registered callback.  Private; many of these exist."""
 
-    __slots__ = ("glet", "hub", "owner", "value", "state", "callback", "timer")
+    __slots__ = ("callback", "glet", "hub", "owner", "state", "timer", "value")
 
     def __init__(
         self,
@@ -151,7 +152,7 @@ class Linkable(ABC):
     mutex held and must not take it.
     """
 
-    __slots__ = ("_mutex", "_waiters", "_listeners", "_dead", "__weakref__")
+    __slots__ = ("__weakref__", "_dead", "_listeners", "_mutex", "_waiters")
 
     #: Returned by :meth:`_park` when the wait's own timeout expired.
     TIMED_OUT: Any = TIMED_OUT
@@ -198,10 +199,9 @@ class Linkable(ABC):
             if not listeners:
                 return
             for link in listeners:
-                if link.state == _WAITING and link.callback is not None:
-                    if link.callback == callback:
-                        link.state = _DONE
-                        self._forget()
+                if link.state == _WAITING and link.callback == callback:
+                    link.state = _DONE
+                    self._forget()
 
     def linkcount(self) -> int:
         """Return how many callbacks and parked greenlets wait on this object."""
@@ -366,7 +366,7 @@ class Waiter(Linkable, Generic[T]):
     caller; the waiting greenlet runs on the hub's next turn.  Works across threads.
     """
 
-    __slots__ = ("_value", "_has_value")
+    __slots__ = ("_has_value", "_value")
 
     def __init__(self) -> None:
         super().__init__()

@@ -49,12 +49,12 @@ from typing import Any
 from greenlet import GreenletExit, getcurrent, greenlet
 
 __all__ = [
+    "CallbackHandle",
     "Hub",
     "LoopExit",
     "TimerHandle",
-    "CallbackHandle",
-    "get_hub",
     "check_timeout",
+    "get_hub",
 ]
 
 _greenlet_switch = greenlet.switch
@@ -111,15 +111,17 @@ def check_timeout(timeout: object, name: str = "timeout") -> float | None:
     """
     if timeout is None:
         return None
-    if timeout.__class__ is float or timeout.__class__ is int:
-        value = float(timeout)  # type: ignore[arg-type]
-    elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
-        value = float(timeout)
-    else:
+    cls = timeout.__class__
+    if (
+        cls is not float
+        and cls is not int
+        and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)))
+    ):
         raise TypeError(
             f"`{name}` must be a non-negative number or None, got {type(timeout).__name__} "
             f"{timeout!r}"
         )
+    value = float(timeout)  # type: ignore[arg-type]
     if value >= 0.0:
         return None if value == math.inf else value
     raise ValueError(f"`{name}` must be a non-negative number or None, got {timeout!r}")
@@ -133,7 +135,7 @@ def _check_callable(fn: object, name: str = "fn") -> None:
 class CallbackHandle:
     """A callback queued with :meth:`Hub.run_callback`; :meth:`cancel` stops it running."""
 
-    __slots__ = ("fn", "args", "cancelled")
+    __slots__ = ("args", "cancelled", "fn")
 
     def __init__(self, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
         self.fn = fn
@@ -157,7 +159,7 @@ class TimerHandle:
     A timer belongs to the thread of its hub; cancel it from that thread.
     """
 
-    __slots__ = ("when", "fn", "args", "cancelled", "_ref", "_hub")
+    __slots__ = ("_hub", "_ref", "args", "cancelled", "fn", "when")
 
     def __init__(
         self,
@@ -275,7 +277,7 @@ class Hub(greenlet):
         others).  Returns a handle whose ``cancel()`` stops the call.
         """
         if not callable(fn):
-            _check_callable(fn)
+            _check_callable(fn)  # type: ignore[unreachable]
         handle = CallbackHandle(fn, args)
         self._ready.append(handle)
         return handle
@@ -283,7 +285,7 @@ class Hub(greenlet):
     def run_callback_threadsafe(self, fn: Callable[..., object], *args: Any) -> CallbackHandle:
         """Like :meth:`run_callback`, callable from any thread; wakes the loop if it is idle."""
         if not callable(fn):
-            _check_callable(fn)
+            _check_callable(fn)  # type: ignore[unreachable]
         handle = CallbackHandle(fn, args)
         self._threadsafe.append(handle)
         if self._polling and _get_ident() != self._thread_ident:
@@ -312,7 +314,7 @@ class Hub(greenlet):
             raise ValueError("`when` must be a number, got nan")
         return self._arm(float(when), fn, args, ref)
 
-    def switch(self, waiting_on: object = None) -> Any:  # type: ignore[override]
+    def switch(self, waiting_on: object = None) -> Any:
         """Park the current greenlet until something switches back to it; return what it got.
 
         ``waiting_on`` names what the greenlet waits for; it appears in :class:`LoopExit`.
@@ -384,7 +386,7 @@ class Hub(greenlet):
         self, when: float, fn: Callable[..., object], args: tuple[Any, ...], ref: bool
     ) -> TimerHandle:
         if not callable(fn):
-            _check_callable(fn)
+            _check_callable(fn)  # type: ignore[unreachable]
         handle = TimerHandle(self, when, fn, args, ref)
         self._seq += 1
         heapq.heappush(self._timers, (when, self._seq, handle))
@@ -577,11 +579,7 @@ class Hub(greenlet):
                     self._poll(0.0)
                 continue
             timers = self._timers
-            timeout: float | None
-            if timers:
-                timeout = max(0.0, timers[0][0] - monotonic())
-            else:
-                timeout = None
+            timeout = max(0.0, timers[0][0] - monotonic()) if timers else None
             if not self._nref and not self._nfds:
                 # No ref'd timer and no fd can wake anyone; only another thread could.
                 if threading.active_count() <= 1 and not threadsafe:

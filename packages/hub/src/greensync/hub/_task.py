@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar, overload
@@ -12,7 +13,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 from ._linkable import TIMED_OUT, Linkable, Waiter
 from ._loop import CallbackHandle, TimerHandle, _check_delay, check_timeout, get_hub
 
-__all__ = ["Task", "sleep", "spawn", "spawn_later", "joinall", "iwait", "wait"]
+__all__ = ["Task", "iwait", "joinall", "sleep", "spawn", "spawn_later", "wait"]
 
 T = TypeVar("T")
 L = TypeVar("L")
@@ -32,7 +33,11 @@ def sleep(seconds: float = 0) -> None:
     hub = get_hub()
     current = getcurrent()
     cls = seconds.__class__
-    delay = seconds if (cls is int or cls is float) and seconds >= 0 else _check_delay(seconds, "seconds")
+    delay = (
+        seconds
+        if (cls is int or cls is float) and seconds >= 0
+        else _check_delay(seconds, "seconds")
+    )
     if delay == 0:
         handle: CallbackHandle | TimerHandle = hub.run_callback(current.switch)
     else:
@@ -44,19 +49,23 @@ def sleep(seconds: float = 0) -> None:
 
 
 class _TaskLinks(Linkable):
-    """The waiting side of a :class:`Task` (a greenlet cannot also carry Linkable's slots)."""
+    """The waiting side of a :class:`Task` (a greenlet cannot also carry Linkable's slots).
 
-    __slots__ = ("task",)
+    It refers to its task only weakly, so a finished task is freed by reference counting.
+    """
+
+    __slots__ = ("done", "task")
 
     def __init__(self, task: Task[Any]) -> None:
         super().__init__()
-        self.task = task
+        self.done = False
+        self.task = weakref.ref(task)
 
     def ready(self) -> bool:
-        return self.task._done
+        return self.done
 
     def __repr__(self) -> str:
-        return repr(self.task)
+        return repr(self.task())
 
 
 class Task(greenlet, Generic[T]):
@@ -74,11 +83,11 @@ class Task(greenlet, Generic[T]):
             raise TypeError(f"`fn` must be callable, got {type(fn).__name__} {fn!r}")
         hub = get_hub()
         super().__init__(parent=hub)
+        self._hub = hub
         self.gr_context = contextvars.copy_context()
         self._fn: Callable[..., T] | None = fn
         self._args = args
         self._kwargs = kwargs
-        self._done = False
         self._value: T | None = None
         self._exception: BaseException | None = None
         self._start: CallbackHandle | TimerHandle | None = None
@@ -87,7 +96,7 @@ class Task(greenlet, Generic[T]):
     def __repr__(self) -> str:
         fn = self._fn
         name = getattr(fn, "__qualname__", None) or repr(fn) if fn is not None else "-"
-        if self._done:
+        if self._links.done:
             state = "failed" if self._exception is not None else "done"
         elif self:
             state = "running"
@@ -97,7 +106,7 @@ class Task(greenlet, Generic[T]):
 
     # -- the greenlet body ----------------------------------------------------------------
 
-    def run(self) -> None:  # type: ignore[override]
+    def run(self) -> None:
         self._start = None
         fn, args, kwargs = self._fn, self._args, self._kwargs
         self._args, self._kwargs = (), {}
@@ -109,7 +118,7 @@ class Task(greenlet, Generic[T]):
         except BaseException as exc:
             self._finish(None, exc)
             if isinstance(exc, Exception):
-                self.parent.handle_error(self, exc)  # type: ignore[union-attr]
+                self._hub.handle_error(self, exc)
             else:
                 raise  # KeyboardInterrupt/SystemExit travel to the hub, then to the main greenlet
         else:
@@ -120,18 +129,18 @@ class Task(greenlet, Generic[T]):
         with links._mutex:
             self._value = value
             self._exception = exc
-            self._done = True
+            links.done = True
             links._notify()
 
     # -- outcome ----------------------------------------------------------------------------
 
     def ready(self) -> bool:
         """Return True once the task has finished (returned, raised, or was killed)."""
-        return self._done
+        return self._links.done
 
     def successful(self) -> bool:
         """Return True if the task finished without raising (``GreenletExit`` counts as ok)."""
-        return self._done and self._exception is None
+        return self._links.done and self._exception is None
 
     @property
     def value(self) -> T | None:
@@ -153,7 +162,7 @@ class Task(greenlet, Generic[T]):
         Raises:
             TimeoutError: the task did not finish in time.
         """
-        if not self._done:
+        if not self._links.done:
             timeout = check_timeout(timeout)
             if not block:
                 raise TimeoutError(f"{self!r} has not finished")
@@ -165,13 +174,13 @@ class Task(greenlet, Generic[T]):
 
     def join(self, timeout: float | None = None) -> None:
         """Wait until the task finishes or ``timeout`` seconds pass; never raises its error."""
-        if not self._done:
+        if not self._links.done:
             self._wait(check_timeout(timeout))
 
     def _wait(self, timeout: float | None) -> bool:
         links = self._links
         with links._mutex:
-            if self._done:
+            if self._links.done:
                 return True
             link = links._enqueue_listener()
         return links._park(link, timeout) is not TIMED_OUT
@@ -197,7 +206,7 @@ class Task(greenlet, Generic[T]):
                 f"`exception` must be an exception class or instance, got {exception!r}"
             )
         timeout = check_timeout(timeout)
-        if self._done:
+        if self._links.done:
             return
         if self is getcurrent():
             raise exc
@@ -212,15 +221,13 @@ class Task(greenlet, Generic[T]):
             else:
                 self._finish(None, exc)
             return
-        hub = self.parent
-        assert hub is not None
-        hub.run_callback(self._deliver_kill, exc)
+        self._hub.run_callback(self._deliver_kill, exc)
         if block:
             self.join(timeout)
 
     def _deliver_kill(self, exc: BaseException) -> None:
-        if not self._done and not self.dead:
-            self.parent.throw_into(self, exc)  # type: ignore[union-attr]
+        if not self._links.done and not self.dead:
+            self._hub.throw_into(self, exc)
 
     # -- links ------------------------------------------------------------------------------
 
@@ -240,7 +247,7 @@ class Task(greenlet, Generic[T]):
 class _TaskCallback:
     """Adapts a task callback (called with the task) to a link (called with the Linkable)."""
 
-    __slots__ = ("task", "callback")
+    __slots__ = ("callback", "task")
 
     def __init__(self, task: Task[Any], callback: Callable[[Any], object]) -> None:
         if not callable(callback):
@@ -263,7 +270,7 @@ class _TaskCallback:
 def spawn(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Task[T]:
     """Start ``fn(*args, **kwargs)`` in a new :class:`Task` on the hub's next turn."""
     task: Task[T] = Task(fn, *args, **kwargs)
-    task._start = task.parent.run_callback(task.switch)  # type: ignore[union-attr]
+    task._start = task._hub.run_callback(task.switch)
     return task
 
 
@@ -271,7 +278,7 @@ def spawn_later(seconds: float, fn: Callable[..., T], *args: Any, **kwargs: Any)
     """Start ``fn(*args, **kwargs)`` in a new :class:`Task` after ``seconds``."""
     delay = _check_delay(seconds, "seconds")
     task: Task[T] = Task(fn, *args, **kwargs)
-    task._start = task.parent.call_later(delay, task.switch)  # type: ignore[union-attr]
+    task._start = task._hub.call_later(delay, task.switch)
     return task
 
 

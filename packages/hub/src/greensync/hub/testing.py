@@ -15,11 +15,11 @@ from ._task import Task, sleep, spawn
 
 __all__ = [
     "Trace",
-    "run_until_blocked",
-    "run_in_threads",
-    "spawn_all",
     "assert_no_links",
     "pending_callbacks",
+    "run_in_threads",
+    "run_until_blocked",
+    "spawn_all",
 ]
 
 T = TypeVar("T")

@@ -1,0 +1,436 @@
+"""The waiter protocol: Waiter, and Linkable driven through a small semaphore built on it."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import tracemalloc
+from typing import Any
+
+import pytest
+
+from greensync.hub import (
+    TIMED_OUT,
+    Linkable,
+    Waiter,
+    check_timeout,
+    get_hub,
+    iwait,
+    sleep,
+    spawn,
+)
+from greensync.hub._loop import _peek_hub
+from greensync.hub.testing import (
+    Trace,
+    assert_no_links,
+    pending_callbacks,
+    run_in_threads,
+    run_until_blocked,
+    spawn_all,
+)
+
+
+class Permits(Linkable):
+    """A minimal semaphore written against the subclass protocol, as the lock package is."""
+
+    __slots__ = ("count",)
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+
+    def ready(self) -> bool:
+        return self.count > 0
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        timeout = check_timeout(timeout)
+        with self._mutex:
+            if self.count > 0:
+                self.count -= 1
+                return True
+            link = self._enqueue_waiter()
+        return self._park(link, timeout) is not TIMED_OUT
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        with self._mutex:
+            if self.count > 0:
+                return True
+            link = self._enqueue_listener()
+        return self._park(link, timeout) is not TIMED_OUT
+
+    def release(self) -> None:
+        with self._mutex:
+            self._give(True)
+
+    def _give(self, value: Any) -> None:
+        if self._handoff(value) is None:
+            self.count += 1
+            self._notify()
+
+    def _reclaim(self, value: Any) -> None:
+        self._give(value)
+
+
+# -- Waiter ---------------------------------------------------------------------------------
+
+
+def test_waiter_value_before_get_is_kept() -> None:
+    waiter: Waiter[int] = Waiter()
+    waiter.switch(7)
+    assert waiter.ready()
+    assert waiter.get() == 7
+    assert waiter.get() == 7
+
+
+def test_waiter_value_after_get_wakes_the_getter() -> None:
+    waiter: Waiter[str] = Waiter()
+    get_hub().call_later(0.001, waiter.switch, "late")
+    assert waiter.get() == "late"
+    assert waiter.linkcount() == 0
+
+
+def test_waiter_throw_raises_in_get() -> None:
+    waiter: Waiter[int] = Waiter()
+    get_hub().run_callback(waiter.throw, KeyError("k"))
+    with pytest.raises(KeyError):
+        waiter.get()
+    other: Waiter[int] = Waiter()
+    other.throw(ValueError)
+    with pytest.raises(ValueError):
+        other.get()
+
+
+def test_waiter_is_one_shot_and_rejects_non_exceptions() -> None:
+    waiter: Waiter[int] = Waiter()
+    with pytest.raises(TypeError, match="`exc` must be an exception"):
+        waiter.throw(42)  # type: ignore[arg-type]
+    waiter.switch(1)
+    with pytest.raises(RuntimeError, match="one-shot"):
+        waiter.switch(2)
+    assert waiter.get() == 1
+
+
+def test_waiter_timeout_raises_and_leaves_no_link() -> None:
+    waiter: Waiter[int] = Waiter()
+    with pytest.raises(TimeoutError):
+        waiter.get(timeout=0.01)
+    assert waiter.linkcount() == 0
+    waiter.switch(3)  # still usable
+    assert waiter.get() == 3
+
+
+def test_waiter_switch_never_switches_away_from_the_caller() -> None:
+    waiter: Waiter[int] = Waiter()
+    trace = Trace()
+
+    def getter() -> None:
+        trace(f"got {waiter.get()}")
+
+    spawn(getter)
+    run_until_blocked()
+    waiter.switch(1)
+    trace("after switch")
+    run_until_blocked()
+    assert trace == ["after switch", "got 1"]
+
+
+def test_waiter_switch_from_another_thread() -> None:
+    waiter: Waiter[str] = Waiter()
+    thread = threading.Thread(target=waiter.switch, args=("hello",))
+    get_hub().run_callback(thread.start)
+    assert waiter.get(timeout=30) == "hello"
+    thread.join()
+
+
+# -- hand-off, FIFO, batching ---------------------------------------------------------------
+
+
+def test_handoff_serves_waiters_fifo_and_releaser_cannot_barge() -> None:
+    permits = Permits(0)
+    trace = Trace()
+
+    def taker(name: str) -> None:
+        permits.acquire()
+        trace(f"{name} acquired")
+
+    spawn_all(taker, ["a", "b", "c"])
+    run_until_blocked()
+    permits.release()
+    # The permit is reserved for "a": an immediate acquire by the releaser must queue.
+    assert permits.count == 0
+    barger = spawn(taker, "releaser")
+    permits.release()
+    permits.release()
+    permits.release()
+    run_until_blocked()
+    assert trace == ["a acquired", "b acquired", "c acquired", "releaser acquired"]
+    assert permits.count == 0
+    assert barger.ready()
+    assert_no_links(permits)
+
+
+def test_one_hub_callback_wakes_a_whole_batch() -> None:
+    permits = Permits(0)
+    trace = Trace()
+
+    def listener(i: int) -> None:
+        permits.wait_ready()
+        trace(str(i))
+
+    spawn_all(listener, range(100))
+    run_until_blocked()
+    before = pending_callbacks()
+    with permits._mutex:
+        permits.count = 1
+        permits._notify()
+    assert pending_callbacks() == before + 1  # one batch callback, not one per waiter
+    assert trace == []  # and nobody ran yet
+    run_until_blocked()
+    assert trace == [str(i) for i in range(100)]
+
+
+def test_rawlink_is_one_shot_and_called_with_the_object() -> None:
+    permits = Permits(0)
+    seen: list[object] = []
+    permits.rawlink(seen.append)
+    assert permits.linkcount() == 1
+    permits.release()
+    assert seen == []  # deferred to the hub
+    sleep(0)
+    assert seen == [permits]
+    assert permits.linkcount() == 0
+    permits.acquire()
+    permits.release()
+    sleep(0)
+    assert seen == [permits]
+
+
+def test_rawlink_on_a_ready_object_fires_next_turn() -> None:
+    permits = Permits(1)
+    seen: list[object] = []
+    permits.rawlink(seen.append)
+    assert seen == []
+    sleep(0)
+    assert seen == [permits]
+
+
+def test_unlink_removes_the_callback() -> None:
+    permits = Permits(0)
+    seen: list[object] = []
+    permits.rawlink(seen.append)
+    permits.rawlink(seen.append)
+    permits.unlink(seen.append)
+    assert permits.linkcount() == 0
+    permits.release()
+    sleep(0)
+    assert seen == []
+
+
+def test_rawlink_rejects_non_callables() -> None:
+    permits = Permits(0)
+    with pytest.raises(TypeError, match="`callback` must be callable"):
+        permits.rawlink(3)  # type: ignore[arg-type]
+    assert permits.linkcount() == 0
+
+
+def test_failing_rawlink_callback_is_reported_not_fatal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    permits = Permits(0)
+    seen: list[object] = []
+
+    def bad(_obj: object) -> None:
+        raise ValueError("bad link")
+
+    permits.rawlink(bad)
+    permits.rawlink(seen.append)
+    permits.release()
+    sleep(0)
+    assert seen == [permits]
+    assert "bad link" in capsys.readouterr().err
+
+
+# -- leaving early --------------------------------------------------------------------------
+
+
+def test_timeout_returns_timed_out_and_leaves_no_link() -> None:
+    permits = Permits(0)
+    assert permits.acquire(timeout=0.01) is False
+    assert permits.linkcount() == 0
+    permits.release()
+    assert permits.count == 1
+
+
+def test_killed_waiter_handed_a_permit_passes_it_on() -> None:
+    permits = Permits(0)
+    trace = Trace()
+
+    def taker(name: str) -> None:
+        try:
+            permits.acquire()
+        except BaseException:
+            trace(f"{name} killed")
+            raise
+        trace(f"{name} acquired")
+
+    first, _second = spawn_all(taker, ["first", "second"])
+    run_until_blocked()
+    hub = get_hub()
+    # The kill is queued before the release in the same turn, so it lands first...
+    hub.run_callback(lambda: first.kill(block=False))
+    sleep(0)  # run the kill callback: it queues the throw
+    permits.release()  # ...and the permit was already handed to "first" by then
+    run_until_blocked()
+    assert trace == ["first killed", "second acquired"]
+    assert permits.count == 0
+    assert_no_links(permits)
+
+
+def test_exception_thrown_after_handoff_gives_the_permit_back_when_nobody_waits() -> None:
+    permits = Permits(0)
+    outcome = Trace()
+
+    def taker() -> None:
+        try:
+            permits.acquire()
+            outcome("acquired")
+        except ValueError:
+            outcome("thrown")
+
+    task = spawn(taker)
+    run_until_blocked()
+    hub = get_hub()
+    hub.run_callback(hub.throw_into, task, ValueError())
+    with permits._mutex:  # hand the permit in the same turn, before the throw runs
+        permits._give(True)
+    run_until_blocked()
+    assert outcome == ["thrown"]
+    assert permits.count == 1  # exactly one outcome: the permit is back, not lost
+    assert_no_links(permits)
+
+
+def test_timeout_racing_a_handoff_resolves_to_one_outcome() -> None:
+    hub = get_hub()
+    for _ in range(20):
+        permits = Permits(0)
+        results: list[bool] = []
+
+        def taker(p: Permits = permits, out: list[bool] = results) -> None:
+            out.append(p.acquire(timeout=0.005))
+
+        spawn(taker)
+        run_until_blocked()
+        hub.call_later(0.005, permits.release)
+        sleep(0.03)
+        got = results[0]
+        # Either the waiter got the permit, or it timed out and the permit is in the counter.
+        assert permits.count == (0 if got else 1)
+        assert_no_links(permits)
+
+
+def test_mass_timeouts_leave_no_records_and_memory_flat() -> None:
+    permits = Permits(0)
+    blocker = spawn(permits.acquire)  # a long-lived waiter at the head of the line
+    run_until_blocked()
+
+    def timed(_: int) -> None:
+        permits.acquire(timeout=0.0)
+
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            for task in spawn_all(timed, range(300)):
+                task.join()
+        gc.collect()
+        first, _ = tracemalloc.get_traced_memory()
+        for _ in range(10):
+            for task in spawn_all(timed, range(300)):
+                task.join()
+        gc.collect()
+        second, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert permits.linkcount() == 1
+    waiters = permits._waiters
+    assert waiters is not None
+    assert len(waiters) < 100  # dead records were compacted away
+    assert second - first < 200_000
+    permits.release()
+    blocker.join()
+    assert blocker.value is True
+    assert_no_links(permits)
+
+
+# -- threads --------------------------------------------------------------------------------
+
+
+def test_release_from_another_thread_wakes_a_waiter_in_its_own_hub() -> None:
+    permits = Permits(0)
+    woke_in: list[int] = []
+
+    def taker() -> None:
+        permits.acquire()
+        woke_in.append(threading.get_ident())
+
+    task = spawn(taker)
+    run_until_blocked()
+    thread = threading.Thread(target=permits.release)
+    thread.start()
+    task.join(timeout=30)
+    thread.join()
+    assert woke_in == [threading.get_ident()]
+
+
+def test_permits_conserved_across_threads() -> None:
+    permits = Permits(3)
+    inside = [0]
+    peak = [0]
+    done = [0]
+    lock = threading.Lock()
+
+    def body(_: int) -> None:
+        def worker(_: int) -> None:
+            for _ in range(50):
+                permits.acquire()
+                with lock:
+                    inside[0] += 1
+                    peak[0] = max(peak[0], inside[0])
+                sleep(0)
+                with lock:
+                    inside[0] -= 1
+                    done[0] += 1
+                permits.release()
+
+        for task in spawn_all(worker, range(10)):
+            task.join()
+
+    run_in_threads(body, 4, what="Permits")
+    assert done[0] == 4 * 10 * 50
+    assert peak[0] <= 3
+    assert permits.count == 3
+    assert_no_links(permits)
+
+
+def test_uncontended_protocol_use_creates_no_hub() -> None:
+    seen: list[object] = []
+
+    def body() -> None:
+        permits = Permits(1)
+        permits.acquire()
+        permits.release()
+        seen.append(_peek_hub())
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    assert seen == [None]
+
+
+def test_iwait_over_linkables_reports_in_readiness_order() -> None:
+    a, b, c = Permits(0), Permits(0), Permits(0)
+    hub = get_hub()
+    hub.call_later(0.02, b.release)
+    hub.call_later(0.01, c.release)
+    got = list(iwait([a, b, c], count=2))
+    assert got == [c, b]
+    assert_no_links(a, b, c)
