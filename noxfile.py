@@ -22,7 +22,7 @@ PACKAGES = sorted(p.parent.name for p in ROOT.glob("packages/*/pyproject.toml"))
 PACKAGES.sort(key=lambda name: (name != "hub", name))
 TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.2"]
 LINT_DEPS = ["ruff>=0.6"]
-TYPE_DEPS = ["mypy>=1.10", "types-greenlet", *TEST_DEPS]
+TYPE_DEPS = ["mypy>=1.10", "types-greenlet", "nox", *TEST_DEPS]
 
 nox.options.sessions = ["tests", "isolated", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
@@ -86,7 +86,8 @@ def tests(session: nox.Session) -> None:
 def isolated(session: nox.Session) -> None:
     """Each package as a wheel, installed alone with only its declared dependencies."""
     session.install("build>=1", "virtualenv")
-    wheels = Path(session.create_tmp()) / "wheels"
+    tmp = Path(session.create_tmp()).resolve()
+    wheels = tmp / "wheels"
     shutil.rmtree(wheels, ignore_errors=True)
     wheels.mkdir(parents=True)
     for name in PACKAGES:
@@ -102,7 +103,7 @@ def isolated(session: nox.Session) -> None:
         )
     session.run("python", str(ROOT / "tools" / "check_wheels.py"), str(wheels))
     for name in PACKAGES:
-        env_dir = Path(session.create_tmp()) / f"venv-{name}"
+        env_dir = tmp / f"venv-{name}"
         shutil.rmtree(env_dir, ignore_errors=True)
         session.run("python", "-m", "virtualenv", "-q", str(env_dir), silent=True)
         bindir = env_dir / ("Scripts" if os.name == "nt" else "bin")
