@@ -132,23 +132,27 @@ def _check_callable(fn: object, name: str = "fn") -> None:
         raise TypeError(f"`{name}` must be callable, got {type(fn).__name__} {fn!r}")
 
 
-class CallbackHandle:
-    """A callback queued with :meth:`Hub.run_callback`; :meth:`cancel` stops it running."""
+class CallbackHandle(list[Any]):
+    """A callback queued with :meth:`Hub.run_callback`; :meth:`cancel` stops it running.
 
-    __slots__ = ("args", "cancelled", "fn")
+    The ready queue holds ``[fn, args]`` pairs; this handle *is* such a pair (a list), so the
+    loop treats public and internal callbacks alike and cancelling is one store.
+    """
 
-    def __init__(self, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
-        self.fn = fn
-        self.args = args
-        self.cancelled = False
+    __slots__ = ()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` was called."""
+        return self[0] is None
 
     def cancel(self) -> None:
         """Stop the callback from running, if it has not run yet."""
-        self.cancelled = True
+        self[0] = None
 
     def __repr__(self) -> str:
-        state = " cancelled" if self.cancelled else ""
-        return f"<CallbackHandle {_name(self.fn)}{state}>"
+        fn = self[0]
+        return f"<CallbackHandle {'cancelled' if fn is None else _name(fn)}>"
 
 
 class TimerHandle:
@@ -238,12 +242,13 @@ class Hub(greenlet):
         self._main = main
         self._thread_ident = _get_ident()
         self._pid = os.getpid()
-        self._ready: deque[CallbackHandle] = deque()
+        # [fn, args] pairs; fn is None once cancelled.
+        self._ready: deque[list[Any]] = deque()
         self._timers: list[tuple[float, int, TimerHandle]] = []
         self._seq = 0
         self._nref = 0
         self._ncancelled = 0
-        self._threadsafe: deque[CallbackHandle] = deque()
+        self._threadsafe: deque[list[Any]] = deque()
         self._polling = False
         self._selector: selectors.BaseSelector | None = None
         self._wake_r = -1
@@ -253,7 +258,7 @@ class Hub(greenlet):
         # Batched wake-ups of the waiter protocol (see _linkable): one callback per batch.
         self._wakes: deque[Any] = deque()
         self._wake_pending = False
-        self._wake_handle = CallbackHandle(self._run_wakes, ())
+        self._wake_handle: list[Any] = [self._run_wakes, ()]
         self._main_waiting_on: object = None
         self._idle_waiters: list[greenlet] = []
         self.closed = False
@@ -278,7 +283,7 @@ class Hub(greenlet):
         """
         if not callable(fn):
             _check_callable(fn)  # type: ignore[unreachable]
-        handle = CallbackHandle(fn, args)
+        handle = CallbackHandle((fn, args))
         self._ready.append(handle)
         return handle
 
@@ -286,7 +291,7 @@ class Hub(greenlet):
         """Like :meth:`run_callback`, callable from any thread; wakes the loop if it is idle."""
         if not callable(fn):
             _check_callable(fn)  # type: ignore[unreachable]
-        handle = CallbackHandle(fn, args)
+        handle = CallbackHandle((fn, args))
         self._threadsafe.append(handle)
         if self._polling and _get_ident() != self._thread_ident:
             self._poke()
@@ -346,7 +351,7 @@ class Hub(greenlet):
         if glet.dead:
             return
         frame = glet.gr_frame
-        if frame is not None and frame.f_code is _SWITCH_CODE:
+        if frame is not None and frame.f_code in _PARK_CODES:
             glet.switch(_Throw(exc))
         else:
             glet.throw(exc)
@@ -553,18 +558,21 @@ class Hub(greenlet):
 
     def _loop(self) -> None:
         ready = self._ready
+        popleft = ready.popleft
         threadsafe = self._threadsafe
         monotonic = _monotonic
         while True:
             # 1. This turn's callbacks, FIFO.
-            for _ in range(len(ready)):
-                handle = ready.popleft()
-                if handle.cancelled:
+            n = len(ready)
+            while n:
+                n -= 1
+                fn, args = popleft()
+                if fn is None:
                     continue
                 try:
-                    handle.fn(*handle.args)
+                    fn(*args)
                 except BaseException as exc:  # noqa: BLE001 - reported, loop survives
-                    self._callback_error(handle.fn, exc)
+                    self._callback_error(fn, exc)
             # 2. Expired timers, in deadline order.
             timers = self._timers
             if timers and timers[0][0] <= monotonic():
@@ -637,7 +645,9 @@ class Hub(greenlet):
                 ready.append(threadsafe.popleft())
 
 
-_SWITCH_CODE = Hub.switch.__code__
+#: Code objects of the functions that park a greenlet by switching to the hub and turn a
+#: switched-in ``_Throw`` into a raise: ``throw_into`` may wake those by switching.
+_PARK_CODES = {Hub.switch.__code__}
 _FD_TIMEOUT = object()
 
 

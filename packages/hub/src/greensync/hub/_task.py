@@ -11,7 +11,17 @@ from typing import Any, Generic, TypeVar, overload
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from ._linkable import TIMED_OUT, Linkable, Waiter
-from ._loop import CallbackHandle, TimerHandle, _check_delay, check_timeout, get_hub
+from ._loop import (
+    _PARK_CODES,
+    CallbackHandle,
+    Hub,
+    TimerHandle,
+    _check_delay,
+    _local,
+    _Throw,
+    check_timeout,
+    get_hub,
+)
 
 __all__ = ["Task", "iwait", "joinall", "sleep", "spawn", "spawn_later", "wait"]
 
@@ -30,22 +40,38 @@ def sleep(seconds: float = 0) -> None:
         TypeError, ValueError: ``seconds`` is not a non-negative number.
         RuntimeError: called inside the hub.
     """
-    hub = get_hub()
+    try:
+        hub: Hub = _local.hub
+    except AttributeError:
+        hub = get_hub()
     current = getcurrent()
     cls = seconds.__class__
-    delay = (
-        seconds
-        if (cls is int or cls is float) and seconds >= 0
-        else _check_delay(seconds, "seconds")
-    )
+    if (cls is int or cls is float) and seconds == 0 and current is not hub:
+        # The hot path: queue our own switch and park, with no handle object and no timer.
+        item = [current.switch, ()]
+        hub._ready.append(item)
+        try:
+            result = _greenlet_switch(hub)
+        except BaseException:
+            item[0] = None
+            raise
+        if result.__class__ is _Throw:
+            item[0] = None
+            raise result.exc
+        return
+    delay = _check_delay(seconds, "seconds")
+    handle: CallbackHandle | TimerHandle
     if delay == 0:
-        handle: CallbackHandle | TimerHandle = hub.run_callback(current.switch)
+        handle = hub.run_callback(current.switch)
     else:
         handle = hub.call_later(delay, current.switch)
     try:
         hub.switch("sleep")
     finally:
         handle.cancel()
+
+
+_PARK_CODES.add(sleep.__code__)
 
 
 class _TaskLinks(Linkable):
