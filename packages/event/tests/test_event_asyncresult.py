@@ -456,5 +456,10 @@ def test_asyncresult_is_generic() -> None:
     assert_type(result.exception, BaseException | None)
     assert AsyncResult[int] is not AsyncResult
     task: Task[int] = spawn(lambda: 1)
-    task.rawlink(result if not result.ready() else AsyncResult[int]())
-    sleep(0)
+    target: AsyncResult[int] = AsyncResult()
+    task.rawlink(target)  # a Task[int] can feed an AsyncResult[int]...
+    assert_type(target.get(), int)
+    words: Task[str] = spawn(lambda: "w")
+    words.rawlink(AsyncResult[int]())  # type: ignore[arg-type]  # ...but not a Task[str]
+    AsyncResult[int]().set()  # type: ignore[call-arg]  # only AsyncResult[None] may omit
+    words.join()

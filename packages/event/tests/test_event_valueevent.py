@@ -413,3 +413,4 @@ def test_valueevent_is_generic() -> None:
     assert_type(ev.poll_result(b""), str | bytes)
     assert_type(ev.poll_exception(), BaseException | None)
     assert_type(ev.poll_exception(False), BaseException | bool)
+    ValueEvent[int]().send()  # type: ignore[call-arg]  # only ValueEvent[None] may omit
