@@ -7,13 +7,22 @@ from __future__ import annotations
 
 from .__about__ import __version__
 from ._linkable import TIMED_OUT, Linkable, Waiter
-from ._loop import CallbackHandle, Hub, LoopExit, TimerHandle, check_timeout, get_hub
+from ._loop import (
+    CallbackHandle,
+    Hub,
+    HubBase,
+    LoopExit,
+    TimerHandle,
+    check_timeout,
+    get_hub,
+)
 from ._task import Task, iwait, joinall, sleep, spawn, spawn_later, wait
 
 __all__ = [
     "TIMED_OUT",
     "CallbackHandle",
     "Hub",
+    "HubBase",
     "Linkable",
     "LoopExit",
     "Task",

@@ -45,11 +45,12 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from threading import Lock
+from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from greenlet import getcurrent, greenlet
 
-from ._loop import _DONE, _HANDED, _WAITING, Hub, TimerHandle, _Throw, check_timeout, get_hub
+from ._loop import _DONE, _HANDED, _WAITING, HubBase, _Throw, check_timeout, get_hub
 
 __all__ = ["TIMED_OUT", "Linkable", "Waiter"]
 
@@ -86,7 +87,7 @@ class _Link:
     def __init__(
         self,
         glet: greenlet | None,
-        hub: Hub,
+        hub: HubBase,
         owner: Linkable,
         callback: Callable[[Any], object] | None = None,
     ) -> None:
@@ -96,7 +97,7 @@ class _Link:
         self.value: Any = None
         self.state = _WAITING
         self.callback = callback
-        self.timer: TimerHandle | None = None
+        self.timer: Any = None
 
 
 def _expire(link: _Link) -> None:
@@ -215,7 +216,7 @@ class Linkable(ABC):
         """Queue the current greenlet to be handed a value.  Call with ``_mutex`` held."""
         hub = get_hub()
         glet = getcurrent()
-        if glet is hub:
+        if glet is hub._loop_greenlet:
             raise RuntimeError(
                 f"cannot block inside the hub: a hub callback must not wait on {self!r}"
             )
@@ -230,7 +231,7 @@ class Linkable(ABC):
         """Queue the current greenlet to be woken when ready.  Call with ``_mutex`` held."""
         hub = get_hub()
         glet = getcurrent()
-        if glet is hub:
+        if glet is hub._loop_greenlet:
             raise RuntimeError(
                 f"cannot block inside the hub: a hub callback must not wait on {self!r}"
             )
@@ -366,12 +367,13 @@ class Waiter(Linkable, Generic[T]):
     caller; the waiting greenlet runs on the hub's next turn.  Works across threads.
     """
 
-    __slots__ = ("_has_value", "_value")
+    __slots__ = ("_has_value", "_traceback", "_value")
 
     def __init__(self) -> None:
         super().__init__()
         self._value: Any = None
         self._has_value = False
+        self._traceback: TracebackType | None = None
 
     def __repr__(self) -> str:
         state = "ready" if self._has_value else f"waiters={self.linkcount()}"
@@ -400,13 +402,14 @@ class Waiter(Linkable, Generic[T]):
             exc = exc()
         if not isinstance(exc, BaseException):
             raise TypeError(f"`exc` must be an exception, got {type(exc).__name__} {exc!r}")
-        self._deliver(_Throw(exc))
+        self._deliver(_Throw(exc), exc.__traceback__)
 
-    def _deliver(self, value: Any) -> None:
+    def _deliver(self, value: Any, traceback: TracebackType | None = None) -> None:
         with self._mutex:
             if self._has_value:
                 raise RuntimeError("this Waiter was already switched or thrown: it is one-shot")
             self._value = value
+            self._traceback = traceback
             self._has_value = True
             self._notify()
 
@@ -424,5 +427,5 @@ class Waiter(Linkable, Generic[T]):
                 raise TimeoutError(f"{self!r} got nothing within {timeout} seconds")
         value = self._value
         if value.__class__ is _Throw:
-            raise value.exc
+            raise value.exc.with_traceback(self._traceback)
         return value  # type: ignore[no-any-return]

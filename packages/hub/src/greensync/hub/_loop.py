@@ -228,7 +228,212 @@ def _root_greenlet() -> greenlet:
     return g
 
 
-class Hub(greenlet):
+class HubBase:
+    """What every hub offers: the built-in :class:`Hub` and the adapters for other loops.
+
+    The primitives reach a scheduler only through these methods, so an adapter that presents
+    gevent's hub, eventlet's hub or an asyncio loop through them lets every greensync primitive
+    run there unchanged.  This base holds the machinery that is the same everywhere -- the
+    batched wake-ups of the waiter protocol, ``throw_into``, error reporting -- and names what
+    each hub must provide.  Not meant to be subclassed outside greensync.hub.
+    """
+
+    #: The greenlet that parked greenlets switch to, and the parent of tasks.
+    _loop_greenlet: greenlet
+    _main: greenlet
+    _thread_ident: int
+    _main_waiting_on: object
+    _wakes: deque[Any]
+    _wake_pending: bool
+    closed: bool
+
+    def _init_base(self) -> None:
+        self._main = _root_greenlet()
+        self._thread_ident = _get_ident()
+        self._main_waiting_on = None
+        # Batched wake-ups of the waiter protocol (see _linkable): one callback per batch.
+        self._wakes = deque()
+        self._wake_pending = False
+        self.closed = False
+
+    # -- what each hub provides -------------------------------------------------------------
+
+    def time(self) -> float:
+        """Return the loop's monotonic clock, in seconds."""
+        return _monotonic()
+
+    def run_callback(self, fn: Callable[..., object], *args: Any) -> CallbackHandle:
+        """Run ``fn(*args)`` in the hub on its next turn, after callbacks already queued."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement run_callback")
+
+    def run_callback_threadsafe(self, fn: Callable[..., object], *args: Any) -> Any:
+        """Like :meth:`run_callback`, callable from any thread; wakes the loop if idle."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement run_callback_threadsafe"
+        )
+
+    def call_later(
+        self, seconds: float, fn: Callable[..., object], *args: Any, ref: bool = True
+    ) -> Any:
+        """Call ``fn(*args)`` in the hub after ``seconds``; returns a cancellable handle."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement call_later")
+
+    def call_at(self, when: float, fn: Callable[..., object], *args: Any, ref: bool = True) -> Any:
+        """Call ``fn(*args)`` in the hub once :meth:`time` reaches ``when``."""
+        if isinstance(when, bool) or not isinstance(when, (int, float)):
+            raise TypeError(f"`when` must be a number, got {type(when).__name__} {when!r}")
+        if math.isnan(when):
+            raise ValueError("`when` must be a number, got nan")
+        return self.call_later(max(0.0, float(when) - self.time()), fn, *args, ref=ref)
+
+    def switch(self, waiting_on: object = None) -> Any:
+        """Park the current greenlet until something switches back to it; return what it got.
+
+        ``waiting_on`` names what the greenlet waits for; it appears in :class:`LoopExit`.
+
+        Raises:
+            RuntimeError: called inside the hub itself (from a callback), where nothing could
+                ever switch back.
+        """
+        current = getcurrent()
+        loop_greenlet = self._loop_greenlet
+        if current is loop_greenlet:
+            raise RuntimeError(
+                "cannot block inside the hub: a hub callback must not call a blocking "
+                f"operation (waiting on {waiting_on!r})"
+            )
+        if current is self._main:
+            self._main_waiting_on = waiting_on
+        result = self._switch_to_loop(loop_greenlet)
+        if result.__class__ is _Throw:
+            raise result.exc
+        return result
+
+    def _switch_to_loop(self, loop_greenlet: greenlet) -> Any:
+        return _greenlet_switch(loop_greenlet)
+
+    def wait_readable(self, fd: int | Any, timeout: float | None = None) -> None:
+        """Park the current greenlet until ``fd`` is readable.
+
+        Raises:
+            TimeoutError: ``timeout`` seconds passed first.
+            RuntimeError: another greenlet already waits to read ``fd``.
+        """
+        self._wait_fd(_fileno(fd), 0, check_timeout(timeout))
+
+    def wait_writable(self, fd: int | Any, timeout: float | None = None) -> None:
+        """Park the current greenlet until ``fd`` is writable (see :meth:`wait_readable`)."""
+        self._wait_fd(_fileno(fd), 1, check_timeout(timeout))
+
+    def _wait_fd(self, fd: int, direction: int, timeout: float | None) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not implement fd waits")
+
+    def _wait_idle(self, timeout: float | None) -> bool:
+        """Park until the loop has nothing left to run; False if ``timeout`` passed first."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement wait()")
+
+    def _pending(self) -> int:
+        """How many callbacks are queued to run (for the testing helpers)."""
+        raise NotImplementedError(f"{type(self).__name__} does not count callbacks")
+
+    def destroy(self) -> None:
+        """Release the hub's resources; the next :func:`get_hub` in this thread makes a new one."""
+        self.closed = True
+        if getattr(_local, "hub", None) is self:
+            del _local.hub
+
+    # -- the same for every hub -------------------------------------------------------------
+
+    def throw_into(self, glet: greenlet, exc: BaseException) -> None:
+        """Raise ``exc`` in ``glet`` at the point where it is suspended.
+
+        Call this from the hub (for example from a timer callback).  A greenlet parked in
+        :meth:`switch` is woken by switching it a marker, which is raised in its own frame;
+        any other suspended greenlet gets ``greenlet.throw``.  Dead greenlets are ignored.
+        """
+        if glet.dead:
+            return
+        frame = glet.gr_frame
+        if frame is not None and frame.f_code in _PARK_CODES:
+            glet.switch(_Throw(exc))
+        else:
+            glet.throw(exc)
+
+    def handle_error(self, context: object, exc: BaseException) -> None:
+        """Report an exception raised by ``context`` (a callback or a task) and carry on.
+
+        The default prints the traceback to ``sys.stderr``.  Replace it on the instance
+        (``get_hub().handle_error = my_hook``) or wrap it to send errors elsewhere.
+        """
+        sys.stderr.write(f"{context!r} failed with {type(exc).__name__}\n")
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+    def _callback_error(self, context: object, exc: BaseException) -> None:
+        if isinstance(exc, (Exception, GreenletExit)):
+            try:
+                self.handle_error(context, exc)
+            except Exception as hook_exc:  # noqa: BLE001 - a broken hook must not stop the loop
+                traceback.print_exception(hook_exc, file=sys.stderr)
+        else:
+            # KeyboardInterrupt, SystemExit and friends belong to the main greenlet.
+            self._main.throw(exc)
+
+    def _describe_deadlock(self) -> str:
+        what = self._main_waiting_on
+        target = "a bare Hub.switch()" if what is None else repr(what)
+        return (
+            f"this operation would block forever: the main greenlet waits on {target} and "
+            "nothing is left that could wake it (no callbacks, timers, file descriptors or "
+            "other threads)"
+        )
+
+    def _wake(self, link: Any) -> None:
+        """Queue ``link`` for the next wake-up batch; callable from any thread."""
+        self._wakes.append(link)
+        if not self._wake_pending:
+            self._wake_pending = True
+            if self._thread_ident == _get_ident():
+                self._schedule_wakes()
+            else:
+                self.run_callback_threadsafe(self._run_wakes)
+
+    def _schedule_wakes(self) -> None:
+        self.run_callback(self._run_wakes)
+
+    def _run_wakes(self) -> None:
+        # Clear the flag first: a wake queued from another thread while we drain either lands
+        # in this batch or schedules the next one; it is never stranded.
+        self._wake_pending = False
+        wakes = self._wakes
+        for _ in range(len(wakes)):
+            link = wakes.popleft()
+            if link.state != _HANDED:  # it left early and gave back what it was handed
+                continue
+            link.state = _DONE
+            glet = link.glet
+            if glet is not None:
+                glet.switch(link.value)
+            else:
+                try:
+                    link.callback(link.owner)
+                except BaseException as exc:  # noqa: BLE001 - reported, loop survives
+                    self._callback_error(link.callback, exc)
+
+
+def _fileno(fd: int | Any) -> int:
+    if not isinstance(fd, int):
+        fileno = getattr(fd, "fileno", None)
+        if fileno is None:
+            raise TypeError(
+                f"`fd` must be an int or have a fileno() method, got {type(fd).__name__}"
+            )
+        fd = fileno()
+    if isinstance(fd, bool) or not isinstance(fd, int) or fd < 0:
+        raise ValueError(f"`fd` must be a non-negative file descriptor, got {fd!r}")
+    return fd
+
+
+class Hub(HubBase, greenlet):
     """This thread's loop: ready callbacks, timers, fd readiness and work posted by threads.
 
     Get it with :func:`get_hub`; do not create one yourself.  The hub's parent is the thread's
@@ -237,11 +442,9 @@ class Hub(greenlet):
     """
 
     def __init__(self) -> None:
-        main = _root_greenlet()
-        super().__init__(parent=main)
-        self._main = main
-        self._thread_ident = _get_ident()
-        self._pid = os.getpid()
+        self._init_base()
+        greenlet.__init__(self, parent=self._main)
+        self._loop_greenlet = self
         # [fn, args] pairs; fn is None once cancelled.
         self._ready: deque[list[Any]] = deque()
         self._timers: list[tuple[float, int, TimerHandle]] = []
@@ -255,13 +458,8 @@ class Hub(greenlet):
         self._wake_w = -1
         self._fd_waiters: dict[int, list[greenlet | None]] = {}
         self._nfds = 0
-        # Batched wake-ups of the waiter protocol (see _linkable): one callback per batch.
-        self._wakes: deque[Any] = deque()
-        self._wake_pending = False
         self._wake_handle: list[Any] = [self._run_wakes, ()]
-        self._main_waiting_on: object = None
         self._idle_waiters: list[greenlet] = []
-        self.closed = False
 
     # -- public API -------------------------------------------------------------------------
 
@@ -270,10 +468,6 @@ class Hub(greenlet):
             f"<Hub thread={self._thread_ident} ready={len(self._ready)} "
             f"timers={len(self._timers) - self._ncancelled} fds={self._nfds}>"
         )
-
-    def time(self) -> float:
-        """Return the loop's monotonic clock, in seconds."""
-        return _monotonic()
 
     def run_callback(self, fn: Callable[..., object], *args: Any) -> CallbackHandle:
         """Run ``fn(*args)`` in the hub on its next turn, after callbacks already queued.
@@ -313,10 +507,11 @@ class Hub(greenlet):
         self, when: float, fn: Callable[..., object], *args: Any, ref: bool = True
     ) -> TimerHandle:
         """Call ``fn(*args)`` in the hub once :meth:`time` reaches ``when``."""
-        if isinstance(when, bool) or not isinstance(when, (int, float)):
-            raise TypeError(f"`when` must be a number, got {type(when).__name__} {when!r}")
-        if math.isnan(when):
-            raise ValueError("`when` must be a number, got nan")
+        if when.__class__ is not float or when != when:
+            if isinstance(when, bool) or not isinstance(when, (int, float)):
+                raise TypeError(f"`when` must be a number, got {type(when).__name__} {when!r}")
+            if math.isnan(when):
+                raise ValueError("`when` must be a number, got nan")
         return self._arm(float(when), fn, args, ref)
 
     def switch(self, waiting_on: object = None) -> Any:
@@ -341,49 +536,32 @@ class Hub(greenlet):
             raise result.exc
         return result
 
-    def throw_into(self, glet: greenlet, exc: BaseException) -> None:
-        """Raise ``exc`` in ``glet`` at the point where it is suspended.
-
-        Call this from the hub (for example from a timer callback).  A greenlet parked in
-        :meth:`switch` is woken by switching it a marker, which is raised in its own frame;
-        any other suspended greenlet gets ``greenlet.throw``.  Dead greenlets are ignored.
-        """
-        if glet.dead:
-            return
-        frame = glet.gr_frame
-        if frame is not None and frame.f_code in _PARK_CODES:
-            glet.switch(_Throw(exc))
-        else:
-            glet.throw(exc)
-
-    def wait_readable(self, fd: int | Any, timeout: float | None = None) -> None:
-        """Park the current greenlet until ``fd`` is readable.
-
-        Raises:
-            TimeoutError: ``timeout`` seconds passed first.
-            RuntimeError: another greenlet already waits to read ``fd``.
-        """
-        self._wait_fd(fd, 0, timeout)
-
-    def wait_writable(self, fd: int | Any, timeout: float | None = None) -> None:
-        """Park the current greenlet until ``fd`` is writable (see :meth:`wait_readable`)."""
-        self._wait_fd(fd, 1, timeout)
-
-    def handle_error(self, context: object, exc: BaseException) -> None:
-        """Report an exception raised by ``context`` (a callback or a task) and carry on.
-
-        The default prints the traceback to ``sys.stderr``.  Replace it on the instance
-        (``get_hub().handle_error = my_hook``) or wrap it to send errors elsewhere.
-        """
-        sys.stderr.write(f"{context!r} failed with {type(exc).__name__}\n")
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-
     def destroy(self) -> None:
         """Release the hub's file descriptors; the next :func:`get_hub` makes a new hub."""
-        self.closed = True
-        if getattr(_local, "hub", None) is self:
-            del _local.hub
+        super().destroy()
         self._close_fds()
+
+    def _schedule_wakes(self) -> None:
+        self._ready.append(self._wake_handle)
+
+    def _pending(self) -> int:
+        return len(self._ready) + len(self._threadsafe)
+
+    def _wait_idle(self, timeout: float | None) -> bool:
+        current = getcurrent()
+        if current is self:
+            raise RuntimeError("cannot block inside the hub: wait()")
+        self._idle_waiters.append(current)
+        timer = None
+        if timeout is not None:
+            timer = self.call_later(timeout, current.switch, False, ref=False)
+        try:
+            return bool(self.switch("the loop to finish"))
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if current in self._idle_waiters:
+                self._idle_waiters.remove(current)
 
     # -- internals shared with the rest of greensync.hub ------------------------------------
 
@@ -403,35 +581,6 @@ class Hub(greenlet):
         self._timers = [entry for entry in self._timers if not entry[2].cancelled]
         heapq.heapify(self._timers)
         self._ncancelled = 0
-
-    def _wake(self, link: Any) -> None:
-        """Queue ``link`` for the next wake-up batch; callable from any thread."""
-        self._wakes.append(link)
-        if not self._wake_pending:
-            self._wake_pending = True
-            if self._thread_ident == _get_ident():
-                self._ready.append(self._wake_handle)
-            else:
-                self.run_callback_threadsafe(self._run_wakes)
-
-    def _run_wakes(self) -> None:
-        # Clear the flag first: a wake queued from another thread while we drain either lands
-        # in this batch or schedules the next one; it is never stranded.
-        self._wake_pending = False
-        wakes = self._wakes
-        for _ in range(len(wakes)):
-            link = wakes.popleft()
-            if link.state != _HANDED:  # it left early and gave back what it was handed
-                continue
-            link.state = _DONE
-            glet = link.glet
-            if glet is not None:
-                glet.switch(link.value)
-            else:
-                try:
-                    link.callback(link.owner)
-                except BaseException as exc:  # noqa: BLE001 - reported, loop survives
-                    self._callback_error(link.callback, exc)
 
     def _poke(self) -> None:
         try:
@@ -462,17 +611,7 @@ class Hub(greenlet):
                     continue
             self._wake_r = self._wake_w = -1
 
-    def _wait_fd(self, fd: int | Any, direction: int, timeout: float | None) -> None:
-        if not isinstance(fd, int):
-            fileno = getattr(fd, "fileno", None)
-            if fileno is None:
-                raise TypeError(
-                    f"`fd` must be an int or have a fileno() method, got {type(fd).__name__}"
-                )
-            fd = fileno()
-        if isinstance(fd, bool) or not isinstance(fd, int) or fd < 0:
-            raise ValueError(f"`fd` must be a non-negative file descriptor, got {fd!r}")
-        timeout = check_timeout(timeout)
+    def _wait_fd(self, fd: int, direction: int, timeout: float | None) -> None:
         current = getcurrent()
         if current is self:
             raise RuntimeError("cannot block inside the hub: wait_readable/wait_writable")
@@ -519,25 +658,6 @@ class Hub(greenlet):
             sel.modify(fd, mask)
         else:
             sel.register(fd, mask)
-
-    def _callback_error(self, context: object, exc: BaseException) -> None:
-        if isinstance(exc, (Exception, GreenletExit)):
-            try:
-                self.handle_error(context, exc)
-            except Exception as hook_exc:  # noqa: BLE001 - a broken hook must not stop the loop
-                traceback.print_exception(hook_exc, file=sys.stderr)
-        else:
-            # KeyboardInterrupt, SystemExit and friends belong to the main greenlet.
-            self._main.throw(exc)
-
-    def _describe_deadlock(self) -> str:
-        what = self._main_waiting_on
-        target = "a bare Hub.switch()" if what is None else repr(what)
-        return (
-            f"this operation would block forever: the main greenlet waits on {target} and "
-            "nothing is left that could wake it (no callbacks, timers, file descriptors or "
-            "other threads)"
-        )
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -647,7 +767,7 @@ class Hub(greenlet):
 
 #: Code objects of the functions that park a greenlet by switching to the hub and turn a
 #: switched-in ``_Throw`` into a raise: ``throw_into`` may wake those by switching.
-_PARK_CODES = {Hub.switch.__code__}
+_PARK_CODES = {Hub.switch.__code__, HubBase.switch.__code__}
 _FD_TIMEOUT = object()
 
 
@@ -660,17 +780,20 @@ def _check_delay(seconds: object, name: str) -> float:
 
 _local = threading.local()
 
+#: Makes the hub of a thread that has none yet: the built-in one unless use() chose another.
+_factory: Callable[[], HubBase] = Hub
 
-def get_hub() -> Hub:
+
+def get_hub() -> HubBase:
     """Return this thread's hub, creating it on first use."""
     try:
         return _local.hub  # type: ignore[no-any-return]
     except AttributeError:
-        hub = _local.hub = Hub()
+        hub = _local.hub = _factory()
         return hub
 
 
-def _peek_hub() -> Hub | None:
+def _peek_hub() -> HubBase | None:
     """Return this thread's hub if it exists, without creating one."""
     return getattr(_local, "hub", None)
 

@@ -6,6 +6,7 @@ import contextvars
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
 
 from greenlet import GreenletExit, getcurrent, greenlet
@@ -15,6 +16,7 @@ from ._loop import (
     _PARK_CODES,
     CallbackHandle,
     Hub,
+    HubBase,
     TimerHandle,
     _check_delay,
     _local,
@@ -41,12 +43,17 @@ def sleep(seconds: float = 0) -> None:
         RuntimeError: called inside the hub.
     """
     try:
-        hub: Hub = _local.hub
+        hub: HubBase = _local.hub
     except AttributeError:
         hub = get_hub()
     current = getcurrent()
     cls = seconds.__class__
-    if (cls is int or cls is float) and seconds == 0 and current is not hub:
+    if (
+        (cls is int or cls is float)
+        and seconds == 0
+        and hub.__class__ is Hub
+        and current is not hub
+    ):
         # The hot path: queue our own switch and park, with no handle object and no timer.
         item = [current.switch, ()]
         hub._ready.append(item)
@@ -108,7 +115,7 @@ class Task(greenlet, Generic[T]):
         if not callable(fn):
             raise TypeError(f"`fn` must be callable, got {type(fn).__name__} {fn!r}")
         hub = get_hub()
-        super().__init__(parent=hub)
+        super().__init__(parent=hub._loop_greenlet)
         self._hub = hub
         self.gr_context = contextvars.copy_context()
         self._fn: Callable[..., T] | None = fn
@@ -116,6 +123,7 @@ class Task(greenlet, Generic[T]):
         self._kwargs = kwargs
         self._value: T | None = None
         self._exception: BaseException | None = None
+        self._traceback: TracebackType | None = None
         self._start: CallbackHandle | TimerHandle | None = None
         self._links = _TaskLinks(self)
 
@@ -155,6 +163,8 @@ class Task(greenlet, Generic[T]):
         with links._mutex:
             self._value = value
             self._exception = exc
+            if exc is not None:
+                self._traceback = exc.__traceback__
             links.done = True
             links._notify()
 
@@ -194,8 +204,10 @@ class Task(greenlet, Generic[T]):
                 raise TimeoutError(f"{self!r} has not finished")
             if not self._wait(timeout):
                 raise TimeoutError(f"{self!r} did not finish within {timeout} seconds")
-        if self._exception is not None:
-            raise self._exception
+        exc = self._exception
+        if exc is not None:
+            # Re-raise with the traceback it ended the task with, so it does not grow per get().
+            raise exc.with_traceback(self._traceback)
         return self._value  # type: ignore[return-value]
 
     def join(self, timeout: float | None = None) -> None:
@@ -400,22 +412,7 @@ def wait(
     """
     if objects is not None:
         return list(iwait(objects, timeout, count))
-    timeout = check_timeout(timeout)
-    hub = get_hub()
-    current = getcurrent()
-    if current is hub:
-        raise RuntimeError("cannot block inside the hub: wait()")
-    hub._idle_waiters.append(current)
-    timer = None
-    if timeout is not None:
-        timer = hub.call_later(timeout, current.switch, False, ref=False)
-    try:
-        return bool(hub.switch("the loop to finish"))
-    finally:
-        if timer is not None:
-            timer.cancel()
-        if current in hub._idle_waiters:
-            hub._idle_waiters.remove(current)
+    return get_hub()._wait_idle(check_timeout(timeout))
 
 
 def joinall(

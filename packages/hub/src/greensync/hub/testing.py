@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from ._loop import Hub, _peek_hub, get_hub
+from ._loop import HubBase, _peek_hub, get_hub
 from ._task import Task, sleep, spawn
 
 __all__ = [
@@ -36,10 +36,9 @@ class Trace(list[str]):
         self.append(label)
 
 
-def pending_callbacks(hub: Hub | None = None) -> int:
+def pending_callbacks(hub: HubBase | None = None) -> int:
     """Return how many callbacks (including batched wake-ups) the hub has queued."""
-    hub = hub or get_hub()
-    return len(hub._ready) + len(hub._threadsafe)
+    return (hub or get_hub())._pending()
 
 
 def run_until_blocked(max_turns: int = 100_000) -> int:
@@ -54,7 +53,7 @@ def run_until_blocked(max_turns: int = 100_000) -> int:
     hub = get_hub()
     for turn in range(1, max_turns + 1):
         sleep(0)
-        if not hub._ready and not hub._threadsafe:
+        if not hub._pending():
             return turn
     raise RuntimeError(f"greenlets were still runnable after {max_turns} hub turns")
 
