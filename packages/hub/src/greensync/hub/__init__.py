@@ -5,6 +5,8 @@ Everything a primitive or a user needs is re-exported here; the modules behind i
 
 from __future__ import annotations
 
+import os as _os
+
 from .__about__ import __version__
 from ._linkable import TIMED_OUT, Linkable, Waiter
 from ._loop import (
@@ -15,6 +17,7 @@ from ._loop import (
     TimerHandle,
     check_timeout,
     get_hub,
+    use,
 )
 from ._task import Task, iwait, joinall, sleep, spawn, spawn_later, wait
 
@@ -36,5 +39,9 @@ __all__ = [
     "sleep",
     "spawn",
     "spawn_later",
+    "use",
     "wait",
 ]
+
+if _os.environ.get("GREENSYNC_HUB"):
+    use(_os.environ["GREENSYNC_HUB"])

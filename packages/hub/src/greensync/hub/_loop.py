@@ -793,6 +793,30 @@ def get_hub() -> HubBase:
         return hub
 
 
+def use(name: str) -> None:
+    """Choose the hub that threads without one will get: ``"builtin"`` (the default),
+    ``"gevent"``, ``"eventlet"`` or ``"asyncio"``.
+
+    Call it before the hub is first used; the ``GREENSYNC_HUB`` environment variable does the
+    same when ``greensync.hub`` is imported.  Threads that already have a hub keep it.
+
+    Raises:
+        ValueError: ``name`` is not a known hub.
+        RuntimeError: this thread already runs a hub of another kind.
+    """
+    global _factory
+    from ._adapters import resolve
+
+    factory = resolve(name)
+    existing = _peek_hub()
+    if existing is not None and type(existing) is not factory:
+        raise RuntimeError(
+            f"this thread already runs {existing!r}: call use({name!r}) before the hub is "
+            "first used"
+        )
+    _factory = factory
+
+
 def _peek_hub() -> HubBase | None:
     """Return this thread's hub if it exists, without creating one."""
     return getattr(_local, "hub", None)
