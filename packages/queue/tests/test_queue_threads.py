@@ -1,0 +1,197 @@
+"""Queues shared between OS threads (each with its own hub), and calls that need no hub."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from greensync.hub import Task, joinall, spawn, testing
+from greensync.hub._loop import _peek_hub
+from greensync.queue import (
+    Channel,
+    Empty,
+    Full,
+    LifoQueue,
+    PriorityQueue,
+    Queue,
+    ShutDown,
+    SimpleQueue,
+)
+
+Item = tuple[int, int, int, int]
+STOP: Item = (1, 0, 0, 0)  # ends a channel's consumers (queues are shut down instead)
+
+PRODUCER_THREADS = 3
+CONSUMER_THREADS = 3
+GREENLETS = 2  # per thread
+PER_PRODUCER = 150
+
+MAKERS: dict[str, Callable[[], Any]] = {
+    "Queue(4)": lambda: Queue(4),
+    "Queue()": Queue,
+    "SimpleQueue(4)": lambda: SimpleQueue(4),
+    "LifoQueue(4)": lambda: LifoQueue(4),
+    "PriorityQueue(4)": lambda: PriorityQueue(4),
+    "Channel": Channel,
+}
+
+
+@pytest.mark.parametrize("timeouts", [False, True], ids=["blocking", "retrying-timeouts"])
+@pytest.mark.parametrize("kind", list(MAKERS))
+def test_producers_and_consumers_in_several_threads_deliver_every_item_exactly_once(
+    kind: str, timeouts: bool
+) -> None:
+    q = MAKERS[kind]()
+    consumers = CONSUMER_THREADS * GREENLETS
+    lock = threading.Lock()
+    producers_left = [PRODUCER_THREADS * GREENLETS]
+
+    def put(item: Item) -> None:
+        if not timeouts:
+            q.put(item)
+            return
+        while True:
+            try:
+                q.put(item, timeout=0.001)
+            except Full:
+                continue
+            return
+
+    def get() -> Item:
+        if not timeouts:
+            return q.get()  # type: ignore[no-any-return]
+        while True:
+            try:
+                return q.get(timeout=0.001)  # type: ignore[no-any-return]
+            except Empty:
+                continue
+
+    def produce(thread: int, glet: int) -> list[Item]:
+        for i in range(PER_PRODUCER):
+            put((0, thread, glet, i))
+        with lock:
+            producers_left[0] -= 1
+            last = producers_left[0] == 0
+        if last:
+            # Every item is in (or, for a channel, delivered): tell the consumers to stop.
+            if isinstance(q, Channel):
+                for _ in range(consumers):
+                    put(STOP)
+            else:
+                q.shutdown()  # getters drain what is left, then see ShutDown
+        return []
+
+    def consume(thread: int, glet: int) -> list[Item]:
+        got: list[Item] = []
+        while True:
+            try:
+                item = get()
+            except ShutDown:
+                return got
+            if item == STOP:
+                return got
+            got.append(item)
+            if isinstance(q, Queue):
+                q.task_done()
+
+    def thread_main(index: int) -> list[Item]:
+        role = produce if index < PRODUCER_THREADS else consume
+        tasks: list[Task[list[Item]]] = [spawn(role, index, g) for g in range(GREENLETS)]
+        joinall(tasks, raise_error=True)
+        return [item for task in tasks for item in task.get()]
+
+    results = testing.run_in_threads(
+        thread_main, PRODUCER_THREADS + CONSUMER_THREADS, timeout=60, what=f"{kind} stress"
+    )
+    delivered = Counter(item for result in results for item in result)  # type: ignore[attr-defined]
+    expected = {
+        (0, t, g, i): 1
+        for t in range(PRODUCER_THREADS)
+        for g in range(GREENLETS)
+        for i in range(PER_PRODUCER)
+    }
+    assert delivered == expected
+    assert (q.getting(), q.putting(), q.qsize()) == (0, 0, 0)
+    testing.assert_no_links(q)
+    if isinstance(q, Queue):
+        assert q.unfinished_tasks == 0
+        assert q.join(timeout=0)
+
+
+def test_a_put_in_another_thread_wakes_a_getter_here_without_creating_a_hub_there() -> None:
+    q: Queue[str] = Queue()
+    getter = spawn(q.get)
+    testing.run_until_blocked()
+
+    def other_thread(_: int) -> bool:
+        q.put_nowait("from afar")
+        return _peek_hub() is None
+
+    assert testing.run_in_threads(other_thread, 1) == [True]
+    assert getter.get(timeout=10) == "from afar"
+
+
+@pytest.mark.parametrize("cls", [Queue, SimpleQueue, LifoQueue, PriorityQueue])
+def test_nonblocking_calls_never_create_a_hub(cls: type[SimpleQueue[int]]) -> None:
+    def body(_: int) -> bool:
+        q = cls(2)
+        q.put_nowait(1)
+        q.put(2, block=False)
+        try:
+            q.put_nowait(3)
+        except Full:
+            pass
+        assert (q.qsize(), q.full(), q.empty(), q.ready()) == (2, True, False, True)
+        assert (q.getting(), q.putting(), len(repr(q)) > 0) == (0, 0, True)
+        q.peek_nowait()
+        q.peek(block=False)
+        q.get_nowait()
+        q.get(block=False)
+        try:
+            q.get(timeout=0)
+        except Empty:
+            pass
+        q.resize(5)
+        q.maxsize = 1
+        if isinstance(q, Queue):
+            assert q.join(timeout=0) is False
+            q.task_done()
+            q.task_done()
+            assert q.join() is True
+        q.put_nowait(9)
+        q.shutdown()
+        q.get_nowait()
+        try:
+            q.get_nowait()
+        except ShutDown:
+            pass
+        return _peek_hub() is None
+
+    assert testing.run_in_threads(body, 1) == [True]
+
+
+def test_nonblocking_channel_calls_never_create_a_hub() -> None:
+    def body(_: int) -> bool:
+        ch: Channel[int] = Channel()
+        try:
+            ch.put_nowait(1)
+        except Full:
+            pass
+        try:
+            ch.get_nowait()
+        except Empty:
+            pass
+        assert (ch.getting(), ch.putting(), ch.balance, ch.full(), ch.ready()) == (
+            0,
+            0,
+            0,
+            True,
+            False,
+        )
+        return _peek_hub() is None
+
+    assert testing.run_in_threads(body, 1) == [True]
