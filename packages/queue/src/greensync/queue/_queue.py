@@ -92,7 +92,10 @@ class SimpleQueue(Linkable, Generic[T]):
         "_front",
         "_items",
         "_joiners",
+        "_listened",
         "_maxsize",
+        "_nget",
+        "_nput",
         "_pop",
         "_push",
         "_putters",
@@ -121,6 +124,12 @@ class SimpleQueue(Linkable, Generic[T]):
         self._joiners: _JoinLine | None = None
         self._shutdown = False
         self._drop = False  # shut down with immediate=True: items given back are dropped
+        # Greenlets parked in get()/put() and not resumed yet (never fewer than really wait),
+        # and whether anyone ever listened (peek, rawlink): the fast paths skip the hand-off
+        # and notify calls when these say nobody can be there.
+        self._nget = 0
+        self._nput = 0
+        self._listened = False
         self._init_buffer()
 
     def _init_buffer(self) -> None:
@@ -187,6 +196,15 @@ class SimpleQueue(Linkable, Generic[T]):
     def ready(self) -> bool:
         """Return True if a get would not block: an item is there, or the queue is shut down."""
         return bool(self._items) or self._shutdown
+
+    def rawlink(self, callback: Callable[[Any], object]) -> None:
+        """Call ``callback(self)`` in the hub once the queue is :meth:`ready` (one-shot).
+
+        Raises:
+            TypeError: ``callback`` is not callable.
+        """
+        self._listened = True
+        super().rawlink(callback)
 
     @property
     def maxsize(self) -> int:
@@ -261,14 +279,18 @@ class SimpleQueue(Linkable, Generic[T]):
         """
         if timeout is not None:
             timeout = check_timeout(timeout)
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()  # not `with`: this is the hot path, and try/finally costs less
+        try:
             if self._shutdown:
                 raise ShutDown(f"cannot put into {self!r}: it was shut down")
             maxsize = self._maxsize
             if not maxsize or len(self._items) + self._reserved < maxsize:
                 self._unfinished += 1
-                if self._handoff(item) is None:
-                    self._push(item)
+                if self._nget and self._handoff(item) is not None:
+                    return
+                self._push(item)
+                if self._listened:
                     self._notify()
                 return
             if not block or timeout == 0:
@@ -277,13 +299,33 @@ class SimpleQueue(Linkable, Generic[T]):
             if putters is None:
                 putters = self._putters = _PutLine(self)
             link = putters._enqueue_waiter()
-        value = putters._park(link, timeout)
-        if value is ROOM:
-            self._put_in_reserved_room(item)
-        elif value is TIMED_OUT:
-            raise Full(f"{self!r} stayed full for {timeout} seconds")
-        else:
-            raise ShutDown(f"{self!r} was shut down while a put waited")
+            self._nput += 1
+        finally:
+            mutex.release()
+        try:
+            value = putters._park(link, timeout)
+        except BaseException:
+            with self._mutex:
+                self._nput -= 1
+            raise
+        with self._mutex:
+            self._nput -= 1
+            if value is TIMED_OUT:
+                raise Full(f"{self!r} stayed full for {timeout} seconds")
+            if value is SHUT:
+                raise ShutDown(f"{self!r} was shut down while a put waited")
+            # We were handed room: store the item in it.
+            self._reserved -= 1
+            if self._shutdown:
+                # As in the standard library, a putter woken after shutdown() raises.
+                raise ShutDown(f"{self!r} was shut down while a put waited")
+            self._unfinished += 1
+            if self._nget and self._handoff(item) is not None:
+                self._wake_putters()  # a getter took it directly: the room is free again
+                return
+            self._push(item)
+            if self._listened:
+                self._notify()
 
     def put_nowait(self, item: T) -> None:
         """Put ``item`` if there is room, without waiting.
@@ -292,31 +334,23 @@ class SimpleQueue(Linkable, Generic[T]):
             Full: the queue is full.
             ShutDown: the queue was shut down.
         """
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             if self._shutdown:
                 raise ShutDown(f"cannot put into {self!r}: it was shut down")
             maxsize = self._maxsize
             if not maxsize or len(self._items) + self._reserved < maxsize:
                 self._unfinished += 1
-                if self._handoff(item) is None:
-                    self._push(item)
+                if self._nget and self._handoff(item) is not None:
+                    return
+                self._push(item)
+                if self._listened:
                     self._notify()
                 return
             raise Full(f"{self!r} is full")
-
-    def _put_in_reserved_room(self, item: T) -> None:
-        """Store ``item`` in the room this putter was handed."""
-        with self._mutex:
-            self._reserved -= 1
-            if self._shutdown:
-                # As in the standard library, a putter woken after shutdown() raises.
-                raise ShutDown(f"{self!r} was shut down while a put waited")
-            self._unfinished += 1
-            if self._handoff(item) is None:
-                self._push(item)
-                self._notify()
-            else:
-                self._wake_putters()  # a getter took it directly: the room is free again
+        finally:
+            mutex.release()
 
     def _wake_putters(self) -> None:
         """Hand room to parked putters while there is some.  Hold ``_mutex``."""
@@ -355,10 +389,12 @@ class SimpleQueue(Linkable, Generic[T]):
         """
         if timeout is not None:
             timeout = check_timeout(timeout)
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             if self._items:
                 item = self._pop()
-                if self._putters is not None:
+                if self._nput:
                     self._wake_putters()
                 return item
             if self._shutdown:
@@ -366,7 +402,14 @@ class SimpleQueue(Linkable, Generic[T]):
             if not block or timeout == 0:
                 raise Empty(f"{self!r} is empty")
             link = self._enqueue_waiter()
-        value = self._park(link, timeout)
+            self._nget += 1
+        finally:
+            mutex.release()
+        try:
+            value = self._park(link, timeout)
+        finally:
+            with self._mutex:
+                self._nget -= 1
         if value is TIMED_OUT:
             raise Empty(f"{self!r} stayed empty for {timeout} seconds")
         if value is SHUT:
@@ -380,15 +423,19 @@ class SimpleQueue(Linkable, Generic[T]):
             Empty: the queue is empty.
             ShutDown: the queue was shut down and is empty.
         """
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             if self._items:
                 item = self._pop()
-                if self._putters is not None:
+                if self._nput:
                     self._wake_putters()
                 return item
             if self._shutdown:
                 raise ShutDown(f"{self!r} was shut down and is empty")
             raise Empty(f"{self!r} is empty")
+        finally:
+            mutex.release()
 
     def _reclaim(self, value: Any) -> None:
         """Take back an item handed to a getter that left before it ran.  Hold ``_mutex``."""
@@ -431,6 +478,7 @@ class SimpleQueue(Linkable, Generic[T]):
                 raise ShutDown(f"{self!r} was shut down and is empty")
             if not block or timeout == 0:
                 raise Empty(f"{self!r} is empty")
+            self._listened = True
             link = self._enqueue_listener()
         hub = get_hub()
         deadline = None if timeout is None else hub.time() + timeout
