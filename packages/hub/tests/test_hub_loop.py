@@ -481,6 +481,8 @@ def test_throw_into_a_greenlet_suspended_outside_the_hub() -> None:
     assert g.dead
 
 
+# eventlet, once imported by another test, warns at every fork; it is not under test here.
+@pytest.mark.filterwarnings("ignore:Using fork:DeprecationWarning")
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 @pytest.mark.skipif(
     os.environ.get("GREENSYNC_HUB") == "eventlet", reason="eventlet does not support fork()"

@@ -107,3 +107,22 @@ def run_in_threads(
     if stuck:
         raise AssertionError(f"deadlock in {what}: threads {stuck} still running after {timeout}s")
     return results
+
+
+def run_with_hub(name: str, fn: Callable[[], T], timeout: float = 60.0) -> T:
+    """Run ``fn()`` in a fresh OS thread whose hub is the one called ``name``.
+
+    ``name`` is anything :func:`greensync.hub.use` accepts (``"gevent"``, ``"eventlet"``,
+    ``"asyncio"``, ``"builtin"``); the choice applies to that thread only.  Returns what ``fn``
+    returned and re-raises what it raised.
+    """
+    from ._adapters import resolve
+    from ._loop import _local
+
+    factory = resolve(name)
+
+    def body(_: int) -> T:
+        _local.hub = factory()
+        return fn()
+
+    return run_in_threads(body, 1, timeout=timeout, what=f"the {name} hub")[0]  # type: ignore[return-value]

@@ -1,0 +1,108 @@
+"""Greenlets under a live asyncio event loop, and coroutines awaiting greensync objects.
+
+From inside a running loop, :func:`run_greenlet` starts greenlet code that may block on any
+greensync primitive: this thread's hub is bound to the running loop (an
+:class:`~greensync.hub._adapters.AsyncioHub`), so parked greenlets are resumed by the loop's own
+callbacks and timers.  :func:`wait_ready` lets a coroutine await any greensync linkable -- an
+``Event``, an ``AsyncResult``, a ``Task`` -- set by a greenlet, in this thread or another::
+
+    async def main():
+        result = AsyncResult()
+        task = asyncio.ensure_future(run_greenlet(producer, result))   # greenlet code
+        await wait_ready(result)                                      # coroutine code
+        print(result.get())
+        await task
+
+    asyncio.run(main())
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ._adapters import AsyncioHub
+from ._loop import _local, _peek_hub, check_timeout
+from ._task import _check_linkable, spawn
+
+__all__ = ["bind_running_loop", "run_greenlet", "wait_ready"]
+
+T = TypeVar("T")
+L = TypeVar("L")
+
+
+def bind_running_loop() -> AsyncioHub:
+    """Return this thread's hub, bound to the running asyncio loop (creating it if needed).
+
+    Raises:
+        RuntimeError: no asyncio loop is running in this thread, or this thread already has a
+            greensync hub of another kind (create greenlets through :func:`run_greenlet` before
+            anything else uses the hub in this thread).
+    """
+    loop = asyncio.get_running_loop()
+    hub = _peek_hub()
+    if hub is None:
+        hub = _local.hub = AsyncioHub(loop)
+        return hub
+    if isinstance(hub, AsyncioHub):
+        if hub.loop is loop:
+            return hub
+        if hub.loop.is_closed():
+            # A previous asyncio.run() in this thread is over; its hub has nothing left.
+            hub.destroy()
+            hub = _local.hub = AsyncioHub(loop)
+            return hub
+    raise RuntimeError(
+        f"this thread already runs the greensync hub {hub!r}, not one bound to the running "
+        "asyncio loop: start greenlet code with run_greenlet() before anything else in this "
+        "thread uses greensync"
+    )
+
+
+async def run_greenlet(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``fn(*args, **kwargs)`` in a new greenlet on the running loop; return its result.
+
+    The greenlet may block on greensync primitives; the loop keeps running meanwhile.  If the
+    awaiting coroutine is cancelled, the greenlet is killed.
+
+    Raises:
+        Whatever ``fn`` raised.
+    """
+    bind_running_loop()
+    task = spawn(fn, *args, **kwargs)
+    try:
+        await wait_ready(task)
+    except asyncio.CancelledError:
+        task.kill(block=False)
+        raise
+    return task.get(block=False)
+
+
+async def wait_ready(obj: L, timeout: float | None = None) -> L:
+    """Wait, from a coroutine, until the greensync linkable ``obj`` is ready; return it.
+
+    Raises:
+        TypeError: ``obj`` is not linkable.
+        TimeoutError: ``timeout`` seconds passed first.
+    """
+    _check_linkable(obj)
+    timeout = check_timeout(timeout)
+    loop = asyncio.get_running_loop()
+    bind_running_loop()
+    future: asyncio.Future[None] = loop.create_future()
+
+    def on_ready(_obj: object) -> None:
+        if not future.done():
+            future.set_result(None)
+
+    link: Any = obj
+    link.rawlink(on_ready)
+    try:
+        if timeout is None:
+            await future
+        else:
+            await asyncio.wait_for(future, timeout)
+    finally:
+        link.unlink(on_ready)
+    return obj
