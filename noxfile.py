@@ -171,3 +171,26 @@ def demo(session: nox.Session) -> None:
     for example in sorted((ROOT / "examples").glob("*.py")):
         session.log(f"--- {example.name}")
         session.run("python", str(example))
+
+
+@nox.session(python=PYTHONS[0])
+def bench(session: nox.Session) -> None:
+    """greensync side by side with gevent, eventlet, asyncio, threading and the greenlet floor.
+
+    Not part of the default sessions.  ``nox -s bench`` is the full run (a few minutes): it
+    prints the table and writes benchmarks/results/latest.json and docs/bench.png.
+    ``nox -s bench -- --quick`` is the smoke run; it writes benchmarks/results/quick.json and
+    no plot, so the published one is never replaced by smoke numbers.  Any other driver option
+    goes after ``--`` as well (``python -m benchmarks --help``).
+    """
+    session.install("gevent", "eventlet", "matplotlib")
+    session.install(*[arg for name in PACKAGES for arg in ("-e", f"packages/{name}")])
+    args = list(session.posargs)
+    quick = "--quick" in args
+    if not any(arg == "--json" or arg.startswith("--json=") for arg in args):
+        results = ROOT / "benchmarks" / "results" / ("quick.json" if quick else "latest.json")
+        args += ["--json", str(results)]
+    if not quick and not any(arg == "--plot" or arg.startswith("--plot=") for arg in args):
+        (ROOT / "docs").mkdir(exist_ok=True)
+        args += ["--plot", str(ROOT / "docs" / "bench.png")]
+    session.run("python", "-m", "benchmarks", *args)

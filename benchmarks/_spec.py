@@ -1,0 +1,245 @@
+"""What the suite measures: workloads, backends, targets, and the checks every run must pass.
+
+Every backend module (``bench_<backend>.py``) implements the workloads listed here as functions
+``run(n) -> Outcome``: set up outside the timed region, time the workload itself, then check its
+outcome (again outside the timed region).  A run whose check fails carries an ``error`` and is
+reported as invalid, never as fast.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+#: Every backend, in the order the table lists them.
+BACKENDS = ("greensync", "gevent", "eventlet", "asyncio", "threading", "floor")
+#: The reference of the ratios and of the targets.
+BASELINE = "gevent"
+#: Raw greenlet switches: what the same work costs with no library at all.
+FLOOR = "floor"
+#: The library under test: its rows carry a target and a verdict.
+SUBJECT = "greensync"
+
+#: Waiters woken by one ``Event.set()`` in ``event_fanout``.
+FANOUT = 1000
+#: Greenlets whose timeouts expire together in ``timeout_fire``.
+TIMEOUT_WAITERS = 1000
+#: The expiring timeout of ``timeout_fire``, in seconds.
+SHORT_TIMEOUT = 0.001
+#: The timeout that never expires in ``timeout_cancel`` and ``wait_with_timeout_notified``.
+LONG_TIMEOUT = 10.0
+#: Greenlets and permits of ``semaphore_contended``.
+SEM_WORKERS = 100
+SEM_VALUE = 10
+#: The bound of ``queue_throughput``.
+QUEUE_BOUND = 100
+
+#: A parked waiter may cost this many bytes beyond its greenlet.
+PARKED_WAITER_TARGET = 200.0
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One timed workload: its name, what one op is, and greensync's target ratio to gevent."""
+
+    name: str
+    op: str
+    target: float
+    #: The smallest meaningful op count (one round); calibration starts here.
+    unit: int = 1
+
+
+WORKLOADS: tuple[Workload, ...] = (
+    Workload("sleep0", "one sleep(0), two greenlets yielding alternately", 0.8, 2),
+    Workload(
+        "event_fanout",
+        f"one wake-up: {FANOUT} waiters on one Event, set once per round",
+        0.8,
+        FANOUT,
+    ),
+    Workload(
+        "asyncresult_pingpong",
+        "one round trip: producer and consumer exchange fresh AsyncResults",
+        0.5,
+    ),
+    Workload("lock_uncontended_semaphore", "one `with sem:` on Semaphore(1), uncontended", 1.0),
+    Workload("lock_uncontended_lock", "one `with lock:` on Lock, uncontended", 0.6),
+    Workload("lock_uncontended_rlock", "one `with rlock:` on RLock, uncontended", 0.6),
+    Workload(
+        "semaphore_contended",
+        f"one acquire / sleep(0) / release by one of {SEM_WORKERS} greenlets sharing "
+        f"Semaphore({SEM_VALUE})",
+        1.0,
+        SEM_WORKERS,
+    ),
+    Workload(
+        "queue_pingpong",
+        "one round trip: two greenlets bounce an item through two unbounded queues",
+        0.5,
+    ),
+    Workload(
+        "queue_throughput",
+        f"one item from producer to consumer through Queue(maxsize={QUEUE_BOUND})",
+        1.0,
+    ),
+    Workload(
+        "queue_unbounded_bulk",
+        "one item: put_nowait n items, then get_nowait n items",
+        1.0,
+    ),
+    Workload(
+        "joinable_queue",
+        "one item: producer puts, consumer gets and calls task_done, producer joins",
+        1.0,
+    ),
+    Workload("timeout_cancel", f"one `with Timeout({LONG_TIMEOUT:g}):` left before it fires", 0.8),
+    Workload(
+        "timeout_fire",
+        f"one expiry: {TIMEOUT_WAITERS} greenlets each wait on an Event with a "
+        f"{SHORT_TIMEOUT * 1000:g} ms timeout that expires",
+        0.5,
+        TIMEOUT_WAITERS,
+    ),
+    Workload(
+        "wait_with_timeout_notified",
+        f"one round trip: event.wait(timeout={LONG_TIMEOUT:g}) woken before the timeout, both ways",
+        0.5,
+    ),
+)
+
+WORKLOAD_BY_NAME = {w.name: w for w in WORKLOADS}
+
+#: (backend, workload) pairs with no meaningful equivalent, and why.
+NOT_APPLICABLE: dict[tuple[str, str], str] = {
+    ("asyncio", "lock_uncontended_rlock"): "asyncio has no RLock",
+    ("threading", "sleep0"): "time.sleep(0) does not hand the CPU to a chosen thread",
+    ("threading", "event_fanout"): f"{FANOUT} OS threads per run",
+    ("threading", "semaphore_contended"): f"{SEM_WORKERS} OS threads yielding with sleep(0)",
+    ("threading", "timeout_cancel"): "threading has no timeout context manager",
+    ("threading", "timeout_fire"): f"{TIMEOUT_WAITERS} OS threads per run",
+}
+
+#: Memory kinds: bytes per instance of each primitive, and per parked waiter.
+INSTANCE_KINDS = ("Event", "AsyncResult", "Semaphore", "Lock", "RLock", "Queue")
+PARKED_WAITER = "parked_waiter"
+MEMORY_KINDS = (*INSTANCE_KINDS, PARKED_WAITER)
+
+#: Memory kinds a backend has no equivalent for, and why.
+MEMORY_NOT_APPLICABLE: dict[tuple[str, str], str] = {
+    ("asyncio", "RLock"): "asyncio has no RLock",
+    ("threading", PARKED_WAITER): "100k parked OS threads",
+}
+
+
+def applies(backend: str, workload: str) -> bool:
+    """Return True if ``backend`` has an equivalent of ``workload``."""
+    return (backend, workload) not in NOT_APPLICABLE
+
+
+@dataclass
+class Outcome:
+    """What one timed run produced: elapsed nanoseconds, ops done, and a failed check if any."""
+
+    ns: int
+    ops: int
+    error: str | None = None
+
+
+#: The shape of every workload function.
+Run = Callable[[int], Outcome]
+#: The shape of every backend's parked-waiter probe: (bytes used, failed check or None).
+ParkProbe = Callable[[int, bool], tuple[int, str | None]]
+
+
+# -- checks, run outside the timed region ---------------------------------------------------
+
+
+def first_error(*errors: str | None) -> str | None:
+    """Return the first failed check, or None if every check passed."""
+    for error in errors:
+        if error is not None:
+            return error
+    return None
+
+
+def check_sequence(got: Sequence[int], n: int, what: str = "items") -> str | None:
+    """Check that ``got`` is exactly ``0, 1, ..., n-1``: every item, once, in order."""
+    if len(got) != n:
+        return f"{what}: expected {n}, got {len(got)}"
+    for expected, item in enumerate(got):
+        if item != expected:
+            return f"{what}: out of order at position {expected}: got {item!r}"
+    return None
+
+
+def check_alternating(trace: Sequence[int], rounds: int) -> str | None:
+    """Check that two workers took turns exactly: ``0, 1, 0, 1, ...`` for ``rounds`` each."""
+    if len(trace) != 2 * rounds:
+        return f"turns: expected {2 * rounds}, got {len(trace)}"
+    for i, who in enumerate(trace):
+        if who != i % 2:
+            return f"turns: worker {who} ran twice in a row at turn {i}"
+    return None
+
+
+def check_counts(counts: Sequence[int], expected: int, what: str) -> str | None:
+    """Check that every worker's count is ``expected``."""
+    for k, count in enumerate(counts):
+        if count != expected:
+            return f"{what}: worker {k} has {count}, expected {expected}"
+    return None
+
+
+def check_bound(peak: int, bound: int, what: str, least: int = 0) -> str | None:
+    """Check that a peak occupancy never exceeded ``bound`` and reached at least ``least``."""
+    if peak > bound:
+        return f"{what}: bound {bound} exceeded (peak {peak})"
+    if peak < least:
+        return f"{what}: peak {peak}, expected at least {least}"
+    return None
+
+
+def check_waited(ns: int, rounds: int, seconds: float) -> str | None:
+    """Check that ``rounds`` back-to-back waits of ``seconds`` took at least half that long.
+
+    ``ns`` is the shortest time any one waiter spent in its loop: each of its timed waits
+    starts only after the previous one expired, so that cannot be less than ``rounds *
+    seconds``.  A wait that returns at once is caught here.
+    """
+    if ns < rounds * seconds * 1e9 / 2:
+        return (
+            f"expiries: {rounds} rounds of {seconds * 1000:g} ms waits took only "
+            f"{ns / 1e6:.2f} ms: the waits did not wait"
+        )
+    return None
+
+
+def settle_limit_error(started: int, target: int) -> str:
+    """The error for workers that never all started."""
+    return f"only {started} of {target} workers started and parked"
+
+
+# -- memory ----------------------------------------------------------------------------------
+
+
+def traced() -> int:
+    """Return the bytes currently traced by :mod:`tracemalloc`, after a full collection."""
+    gc.collect()
+    return tracemalloc.get_traced_memory()[0]
+
+
+def bytes_per_instance(factory: Callable[[], object], count: int) -> float:
+    """Return the traced bytes one object made by ``factory()`` costs (averaged over ``count``).
+
+    :mod:`tracemalloc` must be tracing.  The list that keeps the objects alive is allocated
+    before the first measurement, so it is not counted.
+    """
+    keep: list[object] = [None] * count
+    before = traced()
+    for i in range(count):
+        keep[i] = factory()
+    used = traced() - before
+    del keep
+    return used / count
