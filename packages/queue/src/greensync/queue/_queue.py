@@ -17,6 +17,12 @@ The rules, all under the queue's one mutex (see ``_common`` for the two wait lin
 The subclasses differ only in :meth:`SimpleQueue._init_buffer`, which picks the container and
 the four operations on it; the engine calls them through bound callables, so the FIFO fast
 path costs no extra Python frame.
+
+Fast paths: ``_nget``/``_nput`` count greenlets parked in get/put (an upper bound: a waiter
+decrements its count itself when it resumes) and ``_listened`` records that anyone ever peeked
+or linked, so an uncontended put or get makes no protocol call at all.  The four hot methods
+take the mutex with ``acquire()``/``try``/``finally`` rather than ``with``, which measured about
+90 ns cheaper per call on CPython 3.11.
 """
 
 from __future__ import annotations
@@ -182,7 +188,7 @@ class SimpleQueue(Linkable, Generic[T]):
         return len(self._items)
 
     def empty(self) -> bool:
-        """Return True if the queue holds no item, so a get would block."""
+        """Return True if the queue holds no item."""
         return not self._items
 
     def full(self) -> bool:
