@@ -11,6 +11,7 @@ from .__about__ import __version__
 from ._linkable import TIMED_OUT, Linkable, Waiter
 from ._loop import (
     CallbackHandle,
+    ChaosHub,
     Hub,
     HubBase,
     LoopExit,
@@ -24,6 +25,7 @@ from ._task import Task, iwait, joinall, sleep, spawn, spawn_later, wait
 __all__ = [
     "TIMED_OUT",
     "CallbackHandle",
+    "ChaosHub",
     "Hub",
     "HubBase",
     "Linkable",

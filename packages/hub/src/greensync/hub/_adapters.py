@@ -586,7 +586,7 @@ def adapter_names() -> tuple[str, ...]:
     return ("builtin", "gevent", "eventlet", "asyncio")
 
 
-def resolve(name: str) -> Callable[[], HubBase]:
+def resolve(name: str) -> type[HubBase]:
     """Return the hub factory for ``name``.
 
     Raises:

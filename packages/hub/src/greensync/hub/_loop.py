@@ -37,6 +37,7 @@ from __future__ import annotations
 import heapq
 import math
 import os
+import random
 import selectors
 import sys
 import threading
@@ -460,6 +461,7 @@ class Hub(HubBase, greenlet):
         self._nfds = 0
         self._wake_handle: list[Any] = [self._run_wakes, ()]
         self._idle_waiters: list[greenlet] = []
+        self._shuffle_turn: Callable[[deque[list[Any]], int], None] | None = None
 
     # -- public API -------------------------------------------------------------------------
 
@@ -681,9 +683,12 @@ class Hub(HubBase, greenlet):
         popleft = ready.popleft
         threadsafe = self._threadsafe
         monotonic = _monotonic
+        shuffle = self._shuffle_turn
         while True:
-            # 1. This turn's callbacks, FIFO.
+            # 1. This turn's callbacks, FIFO (in a random order under the chaos scheduler).
             n = len(ready)
+            if shuffle is not None and n > 1:
+                shuffle(ready, n)
             while n:
                 n -= 1
                 fn, args = popleft()
@@ -780,8 +785,58 @@ def _check_delay(seconds: object, name: str) -> float:
 
 _local = threading.local()
 
+
 #: Makes the hub of a thread that has none yet: the built-in one unless use() chose another.
-_factory: Callable[[], HubBase] = Hub
+class ChaosHub(Hub):
+    """The built-in hub with a seeded chaos scheduler, for exploring interleavings in tests.
+
+    Each turn runs its callbacks in a random order, and every blocking point first yields once
+    to the other runnable greenlets (as an extra ``sleep(0)``) before it parks.  Both follow
+    only from the seed, so a failure is replayed by running again with the same seed: set
+    ``GREENSYNC_CHAOS=<seed>`` (the built-in hub then becomes a ChaosHub), or call
+    ``greensync.hub.testing.chaos(seed)`` in a thread before its hub is first used.  The waiter
+    protocol's promises (FIFO hand-off, nothing lost) must hold under it; the order in which
+    unrelated greenlets run does not.
+    """
+
+    def __init__(self, seed: int | str) -> None:
+        super().__init__()
+        self.seed = seed
+        self._random = random.Random(seed)
+        self._shuffle_turn = self._shuffle
+
+    def __repr__(self) -> str:
+        return f"<ChaosHub seed={self.seed!r} thread={self._thread_ident} ready={len(self._ready)}>"
+
+    def _shuffle(self, ready: deque[list[Any]], n: int) -> None:
+        turn = [ready.popleft() for _ in range(n)]
+        self._random.shuffle(turn)
+        ready.extendleft(reversed(turn))
+
+    def switch(self, waiting_on: object = None) -> Any:
+        current = getcurrent()
+        if current is not self and self._random.random() < 0.5:
+            # Yield once before parking: something else may run (and even wake us) first.
+            item: list[Any] = [current.switch, (_CHAOS_RESUME,)]
+            self._ready.append(item)
+            result = Hub.switch(self, waiting_on)
+            if result is not _CHAOS_RESUME:
+                item[0] = None  # woken for real while yielding: that is the wake-up
+                return result
+        return Hub.switch(self, waiting_on)
+
+
+_CHAOS_RESUME = object()
+
+
+def _default_factory() -> HubBase:
+    seed = os.environ.get("GREENSYNC_CHAOS")
+    if seed:
+        return ChaosHub(int(seed) if seed.lstrip("-").isdigit() else seed)
+    return Hub()
+
+
+_factory: Callable[[], HubBase] = _default_factory
 
 
 def get_hub() -> HubBase:
@@ -809,12 +864,12 @@ def use(name: str) -> None:
 
     factory = resolve(name)
     existing = _peek_hub()
-    if existing is not None and type(existing) is not factory:
+    if existing is not None and not isinstance(existing, factory):
         raise RuntimeError(
             f"this thread already runs {existing!r}: call use({name!r}) before the hub is "
             "first used"
         )
-    _factory = factory
+    _factory = _default_factory if factory is Hub else factory
 
 
 def _peek_hub() -> HubBase | None:

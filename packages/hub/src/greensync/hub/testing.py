@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from ._loop import HubBase, _peek_hub, get_hub
+from ._loop import ChaosHub, HubBase, _peek_hub, get_hub
 from ._task import Task, sleep, spawn
 
 __all__ = [
@@ -126,3 +126,24 @@ def run_with_hub(name: str, fn: Callable[[], T], timeout: float = 60.0) -> T:
         return fn()
 
     return run_in_threads(body, 1, timeout=timeout, what=f"the {name} hub")[0]  # type: ignore[return-value]
+
+
+def chaos(seed: int | str) -> ChaosHub:
+    """Give the current thread a :class:`~greensync.hub._loop.ChaosHub` seeded with ``seed``.
+
+    Call it before the thread's hub is first used.  Callbacks of each hub turn then run in a
+    seeded random order and blocking points yield once before parking, so a test explores
+    another interleaving per seed and replays one exactly.  ``GREENSYNC_CHAOS=<seed>`` does
+    the same for every thread.
+
+    Raises:
+        RuntimeError: the thread already has a hub.
+    """
+    from ._loop import _local
+
+    existing = _peek_hub()
+    if existing is not None:
+        raise RuntimeError(f"this thread already runs {existing!r}: call chaos() first")
+    hub = ChaosHub(seed)
+    _local.hub = hub
+    return hub
