@@ -20,11 +20,20 @@ ROOT = Path(__file__).parent
 PACKAGES = sorted(p.parent.name for p in ROOT.glob("packages/*/pyproject.toml"))
 # The hub first: everything else depends on it.
 PACKAGES.sort(key=lambda name: (name != "hub", name))
-TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.2"]
+TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.2", "hypothesis>=6"]
 LINT_DEPS = ["ruff>=0.6"]
 TYPE_DEPS = ["mypy>=1.10", "types-greenlet", "nox", *TEST_DEPS]
 
-nox.options.sessions = ["tests", "isolated", "lint", "typecheck"]
+ADAPTERS = {"gevent": ["gevent"], "eventlet": ["eventlet"], "asyncio": []}
+
+nox.options.sessions = [
+    "tests",
+    "isolated",
+    "lint",
+    "typecheck",
+    *(f"compat-{name}" for name in ADAPTERS),
+    "chaos",
+]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -164,9 +173,88 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "--strict", "noxfile.py", "examples", "tools")
 
 
+@nox.session(python=PYTHONS[0], name="compat-gevent")
+def compat_gevent(session: nox.Session) -> None:
+    """Every package's test suite with the gevent adapter as the hub."""
+    _compat(session, "gevent")
+
+
+@nox.session(python=PYTHONS[0], name="compat-eventlet")
+def compat_eventlet(session: nox.Session) -> None:
+    """Every package's test suite with the eventlet adapter as the hub."""
+    _compat(session, "eventlet")
+
+
+@nox.session(python=PYTHONS[0], name="compat-asyncio")
+def compat_asyncio(session: nox.Session) -> None:
+    """Every package's test suite with the hub running on an asyncio event loop."""
+    _compat(session, "asyncio")
+
+
+def _compat(session: nox.Session, adapter: str) -> None:
+    session.install(*TEST_DEPS, *ADAPTERS[adapter])
+    session.install(*[arg for name in PACKAGES for arg in ("-e", f"packages/{name}")])
+    session.run(
+        "pytest",
+        *[f"packages/{name}/tests" for name in PACKAGES],
+        *session.posargs,
+        env={"GREENSYNC_HUB": adapter},
+    )
+
+
+CHAOS_SEEDS = [int(s) for s in os.environ.get("GREENSYNC_CHAOS_SEEDS", "1 2 3 4 5").split()]
+
+
+@nox.session(python=PYTHONS[0])
+def chaos(session: nox.Session) -> None:
+    """The contract suites under the seeded chaos scheduler, once per seed.
+
+    Seeds come from GREENSYNC_CHAOS_SEEDS (default "1 2 3 4 5"); a failure names its seed, and
+    ``GREENSYNC_CHAOS=<seed> pytest -m contract ...`` replays it.
+    """
+    session.install(*TEST_DEPS, "hypothesis")
+    session.install(*[arg for name in PACKAGES for arg in ("-e", f"packages/{name}")])
+    failed = []
+    for seed in CHAOS_SEEDS:
+        session.log(f"chaos seed {seed}")
+        try:
+            session.run(
+                "pytest",
+                "-q",
+                "-m",
+                "contract",
+                *[f"packages/{name}/tests" for name in PACKAGES],
+                *session.posargs,
+                env={"GREENSYNC_CHAOS": str(seed)},
+            )
+        except nox.command.CommandFailed:
+            failed.append(seed)
+    if failed:
+        session.error(f"contract suites failed under GREENSYNC_CHAOS seeds {failed}")
+    session.log(f"contract suites passed under {len(CHAOS_SEEDS)} chaos seeds {CHAOS_SEEDS}")
+
+
+@nox.session(python=PYTHONS[0])
+def stress(session: nox.Session) -> None:
+    """The long stress runs (tests marked ``stress``), which the default run carries reduced."""
+    session.install(*TEST_DEPS, "hypothesis")
+    session.install(*[arg for name in PACKAGES for arg in ("-e", f"packages/{name}")])
+    session.run(
+        "pytest",
+        "-m",
+        "stress",
+        "-o",
+        "timeout=900",
+        *[f"packages/{name}/tests" for name in PACKAGES],
+        *session.posargs,
+        env={"GREENSYNC_STRESS": "1"},
+    )
+
+
 @nox.session(python=PYTHONS[0])
 def demo(session: nox.Session) -> None:
     """Run every example in examples/, printing what happened."""
+    session.install(*{dep for deps in ADAPTERS.values() for dep in deps})
     session.install(*[arg for name in PACKAGES for arg in ("-e", f"packages/{name}")])
     for example in sorted((ROOT / "examples").glob("*.py")):
         session.log(f"--- {example.name}")

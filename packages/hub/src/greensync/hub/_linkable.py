@@ -242,19 +242,25 @@ class Linkable(ABC):
         listeners.append(link)
         return link
 
-    def _park(self, link: _Link, timeout: float | None) -> Any:
+    def _park(self, link: _Link, timeout: float | None, waiting_on: object = None) -> Any:
         """Park until ``link`` is handed a value; return it, or :data:`TIMED_OUT`.
 
         Call without holding ``_mutex``; ``timeout`` must already be validated (see
         :func:`check_timeout`).  An exception thrown into the parked greenlet propagates after
         the link is removed and anything it was handed is given back through :meth:`_reclaim`.
+        ``waiting_on`` is what a ``LoopExit`` names (this object by default): a private second
+        line of a primitive passes the primitive itself.
+
+        Reading ``self._waiters`` or ``self._listeners`` without the mutex is allowed as a
+        cheap hint (``None`` or empty means nobody waits); it may count records that have
+        already left, so decide under the mutex.
         """
         hub = link.hub
         timer = None
         if timeout is not None:
             timer = link.timer = hub.call_later(timeout, _expire, link)
         try:
-            result = hub.switch(self)
+            result = hub.switch(self if waiting_on is None else waiting_on)
         except BaseException:
             _abandon(link)
             raise

@@ -1,8 +1,13 @@
-"""A pytest plugin for running greensync test suites on an adapter hub.
+"""A pytest plugin shared by every greensync test suite.
 
-Load it with ``-p greensync.hub._pytest_plugin`` (the nox ``compat-*`` sessions do).  When
-``GREENSYNC_HUB`` selects an adapter, tests marked ``builtin_hub`` -- the ones about the
-built-in hub's own internals -- are skipped, with the reason in the report.
+The repository's pytest configuration loads it (``-p greensync.hub._pytest_plugin``).  It
+registers the markers and applies them:
+
+* ``builtin_hub`` -- about the built-in hub's own internals: skipped, with the reason, when
+  ``GREENSYNC_HUB`` selects an adapter (the nox ``compat-*`` sessions);
+* ``stress`` -- the long stress runs: skipped unless ``GREENSYNC_STRESS`` is set (the nox
+  ``stress`` session); the default run carries reduced versions;
+* ``contract`` -- the contract suites, which the nox ``chaos`` session runs under many seeds.
 """
 
 from __future__ import annotations
