@@ -398,6 +398,15 @@ def test_changing_ref_affects_a_pending_timeout() -> None:
         block(Timeout(0.01, ref=False), True)
 
 
+def test_ref_of_a_zero_timeout_can_be_changed_while_pending() -> None:
+    timeout = Timeout.start_new(0)
+    timeout.ref = False  # a ready callback, not a timer: nothing to change, no error
+    with pytest.raises(Timeout):
+        sleep(0)
+    assert timeout.ref is False
+    timeout.close()
+
+
 # -- bad input --------------------------------------------------------------------------------
 
 

@@ -7,12 +7,22 @@ the real ones are.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 import pytest
 
-from greensync.hub import TIMED_OUT, Linkable, Waiter, check_timeout, get_hub, sleep, spawn
+from greensync.hub import (
+    TIMED_OUT,
+    Linkable,
+    Waiter,
+    check_timeout,
+    get_hub,
+    iwait,
+    sleep,
+    spawn,
+)
 from greensync.hub.testing import Trace, assert_no_links
 from greensync.timeout import Timeout
 
@@ -230,3 +240,23 @@ def test_waiters_that_did_not_time_out_are_still_served_in_order() -> None:
         task.join()
     assert trace == ["b timed out", "d timed out", "a acquired", "c acquired"]
     assert_no_links(permits)
+
+
+def test_timeout_while_waiting_for_a_file_descriptor_frees_the_slot() -> None:
+    hub = get_hub()
+    read_fd, write_fd = os.pipe()
+    try:
+        with pytest.raises(Timeout), Timeout(0.01):
+            hub.wait_readable(read_fd)
+        os.write(write_fd, b"x")
+        hub.wait_readable(read_fd, timeout=5)  # the slot is free again, and it works
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def test_timeout_while_in_iwait_removes_its_links() -> None:
+    first, second = Permits(0), Permits(0)
+    with pytest.raises(Timeout), Timeout(0.01):
+        list(iwait([first, second]))
+    assert_no_links(first, second)

@@ -108,6 +108,16 @@ def test_bad_arguments() -> None:
     assert with_timeout(0.01, slow, timeout_value=0) == 0  # still works
 
 
+def test_nested_with_timeout_calls_each_return_their_own_value() -> None:
+    def inner() -> str:
+        first = with_timeout(0.01, slow, timeout_value="inner late")
+        return first + " / " + slow("inner done", 0)
+
+    assert with_timeout(10, inner, timeout_value="outer late") == "inner late / inner done"
+    # The outer call fires first; the inner call (no timeout_value of its own) lets it through.
+    assert with_timeout(0.01, with_timeout, 10, slow, timeout_value="outer late") == "outer late"
+
+
 def test_return_types() -> None:
     def number() -> int:
         return 1
@@ -115,3 +125,6 @@ def test_return_types() -> None:
     assert_type(with_timeout(1, number), int)
     assert_type(with_timeout(1, number, timeout_value=None), int | None)
     assert_type(with_timeout(1, number, timeout_value="late"), int | str)
+    assert_type(Timeout.start_new(None), Timeout)
+    with Timeout(None) as timeout:
+        assert_type(timeout, Timeout)
