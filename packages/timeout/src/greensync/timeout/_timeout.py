@@ -256,8 +256,10 @@ class Timeout(BaseException):
         A timeout with ``seconds=None`` arms nothing (and does not create a hub).
 
         Raises:
-            RuntimeError: the timeout is already pending, or this is called inside the hub
-                (a hub callback cannot block, so nothing could be timed out).
+            RuntimeError: the timeout is already pending, or this is called inside the
+                built-in hub (a hub callback cannot block, so nothing could be timed out).
+                Adapter hubs cannot be told apart from their loop greenlet through the hub's
+                public API; there, a timeout started in the loop is dropped when it fires.
         """
         if self._handle is not None:
             raise RuntimeError(f"{self!r} is already pending: cancel it before starting it again")
