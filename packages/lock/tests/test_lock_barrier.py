@@ -360,3 +360,41 @@ def test_barrier_across_threads() -> None:
     assert [sorted(trip) for trip in zip(*indices, strict=True)] == [list(range(8))] * 10
     assert barrier.broken is False
     assert_no_links(barrier._line)
+
+
+def test_pass_of_a_waiter_killed_after_the_trip_is_not_given_to_the_next_trip() -> None:
+    barrier = Barrier(2)
+    order = Trace()
+    guard = threading.Lock()
+    tripped = threading.Event()
+    next_parked = threading.Event()
+
+    def note(label: str) -> None:
+        with guard:
+            order(label)
+
+    def thread(i: int) -> None:
+        if i == 0:
+            first = spawn(barrier.wait)
+            run_until_blocked()
+            first.kill(block=False)  # lands after the hand-off, before "first" runs
+            assert barrier.wait() == 1
+            tripped.set()
+            assert next_parked.wait(10)  # a waiter of the next trip is queued now
+            run_until_blocked()
+            note("second trip: last arrives")
+            assert barrier.wait() == 1
+            return
+
+        def late() -> None:
+            index = barrier.wait()
+            note(f"late passed {index}")
+
+        assert tripped.wait(10)
+        task = spawn(late)
+        get_hub().run_callback(next_parked.set)
+        task.join()
+
+    run_in_threads(thread, 2, what="barrier pass of a killed waiter")
+    assert order == ["second trip: last arrives", "late passed 0"]
+    assert barrier.broken is False

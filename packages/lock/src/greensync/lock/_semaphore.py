@@ -266,7 +266,7 @@ class DummySemaphore(Linkable):
 
     Note:
         :attr:`counter`, :attr:`balance` and :meth:`wait` report ``sys.maxsize``; gevent's
-        ``DummySemaphore.wait()`` returns nothing useful.  :meth:`rawlink` callbacks are
+        ``DummySemaphore.wait()`` returns 1.  :meth:`rawlink` callbacks are
         called on the hub's next turn, since the object is always ready.
     """
 
