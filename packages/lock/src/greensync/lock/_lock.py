@@ -80,13 +80,18 @@ class Lock(Linkable):
         """
         if timeout is not None:
             timeout = check_acquire_timeout(blocking, timeout)
-        with self._mutex:
-            if not self._locked:
-                self._locked = True
-                return True
+        mutex = self._mutex
+        mutex.acquire()
+        if not self._locked:  # the fast path: nothing here can raise
+            self._locked = True
+            mutex.release()
+            return True
+        try:
             if not blocking or timeout == 0.0:
                 return False
             link = self._enqueue_waiter()
+        finally:
+            mutex.release()
         return self._park(link, timeout) is not TIMED_OUT
 
     def release(self) -> None:
@@ -97,10 +102,18 @@ class Lock(Linkable):
         Raises:
             RuntimeError: the lock is not locked.
         """
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        if self._locked and not self.linkcount():  # nobody waits or listens: just unlock
+            self._locked = False
+            mutex.release()
+            return
+        try:
             if not self._locked:
                 raise RuntimeError("cannot release an unlocked Lock")
             self._unlock()
+        finally:
+            mutex.release()
 
     def _unlock(self) -> None:
         """Hand the lock to the first waiter, or unlock it.  Hold ``_mutex``."""
@@ -113,6 +126,14 @@ class Lock(Linkable):
         self._unlock()
 
     def __enter__(self) -> bool:
+        # acquire()'s fast path, inlined: a ``with`` block is the hottest use.
+        mutex = self._mutex
+        mutex.acquire()
+        if not self._locked:
+            self._locked = True
+            mutex.release()
+            return True
+        mutex.release()
         return self.acquire()
 
     def __exit__(
@@ -121,6 +142,14 @@ class Lock(Linkable):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # release()'s fast path, inlined.
+        mutex = self._mutex
+        mutex.acquire()
+        if self._locked and not self.linkcount():
+            self._locked = False
+            mutex.release()
+            return
+        mutex.release()
         self.release()
 
 
@@ -183,20 +212,26 @@ class RLock(Linkable):
             # Only the owner changes the count while it owns the lock: no mutex needed.
             self._count += 1
             return True
-        with self._mutex:
-            if self._owner is None:
-                self._owner = me
-                self._count = 1
-                return True
+        mutex = self._mutex
+        mutex.acquire()
+        if self._owner is None:  # the fast path: nothing here can raise
+            self._owner = me
+            self._count = 1
+            mutex.release()
+            return True
+        try:
             if not blocking or timeout == 0.0:
                 return False
             link = self._enqueue_waiter()
+        finally:
+            mutex.release()
         if self._park(link, timeout) is TIMED_OUT:
             return False
         # The releaser made us the owner, with a count of 1, under the mutex; in another
         # thread it may still be doing so (the wake-up goes out first).  Wait until it is done.
-        with self._mutex:
-            return True
+        mutex.acquire()
+        mutex.release()
+        return True
 
     def release(self) -> None:
         """Drop one level of the lock; at zero, hand it to the longest waiter or free it.
@@ -211,8 +246,17 @@ class RLock(Linkable):
         if count:
             self._count = count
             return
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        if not self.linkcount():  # nobody waits or listens: just free it
+            self._owner = None
+            self._count = 0
+            mutex.release()
+            return
+        try:
             self._pass_on()
+        finally:
+            mutex.release()
 
     def _not_owner(self, me: greenlet) -> str:
         owner = self._owner
@@ -235,6 +279,19 @@ class RLock(Linkable):
         self._pass_on()
 
     def __enter__(self) -> bool:
+        # acquire()'s fast paths, inlined: a ``with`` block is the hottest use.
+        me = getcurrent()
+        if self._owner is me:
+            self._count += 1
+            return True
+        mutex = self._mutex
+        mutex.acquire()
+        if self._owner is None:
+            self._owner = me
+            self._count = 1
+            mutex.release()
+            return True
+        mutex.release()
         return self.acquire()
 
     def __exit__(
@@ -243,4 +300,18 @@ class RLock(Linkable):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # release()'s fast paths, inlined.
+        if self._owner is getcurrent():
+            count = self._count - 1
+            if count:
+                self._count = count
+                return
+            mutex = self._mutex
+            mutex.acquire()
+            if not self.linkcount():
+                self._owner = None
+                self._count = 0
+                mutex.release()
+                return
+            mutex.release()
         self.release()

@@ -120,14 +120,19 @@ class Semaphore(Linkable):
         """
         if timeout is not None:
             timeout = check_acquire_timeout(blocking, timeout)
-        with self._mutex:
-            value = self._value
-            if value > 0:
-                self._value = value - 1
-                return True
+        mutex = self._mutex
+        mutex.acquire()
+        value = self._value
+        if value > 0:  # the fast path: nothing here can raise
+            self._value = value - 1
+            mutex.release()
+            return True
+        try:
             if not blocking or timeout == 0.0:
                 return False
             link = self._enqueue_waiter()
+        finally:
+            mutex.release()
         return self._park(link, timeout) is not TIMED_OUT
 
     def wait(self, timeout: float | None = None) -> int:
@@ -146,12 +151,16 @@ class Semaphore(Linkable):
         """
         if timeout is not None:
             timeout = check_timeout(timeout)
-        with self._mutex:
-            if self.ready() or timeout == 0.0:
-                return self.counter
+        mutex = self._mutex
+        mutex.acquire()
+        try:
+            if self._value > 0 or timeout == 0.0:
+                return self._value
             link = self._enqueue_listener()
+        finally:
+            mutex.release()
         self._park(link, timeout)
-        return self.counter
+        return self._value
 
     # -- releasing --------------------------------------------------------------------------
 
@@ -170,8 +179,16 @@ class Semaphore(Linkable):
         """
         if n.__class__ is not int or n != 1:
             n = check_count(n)
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        if not self.linkcount():  # nobody waits or listens (exact: the mutex is held)
+            self._value += n
+            mutex.release()
+            return
+        try:
             self._give(n)
+        finally:
+            mutex.release()
 
     def _give(self, n: int) -> None:
         """Hand ``n`` permits to waiters, the rest to the counter.  Hold ``_mutex``."""
@@ -190,6 +207,15 @@ class Semaphore(Linkable):
     # -- context manager ----------------------------------------------------------------------
 
     def __enter__(self) -> bool:
+        # acquire()'s fast path, inlined: a ``with`` block is the hottest use.
+        mutex = self._mutex
+        mutex.acquire()
+        value = self._value
+        if value > 0:
+            self._value = value - 1
+            mutex.release()
+            return True
+        mutex.release()
         return self.acquire()
 
     def __exit__(
@@ -198,7 +224,17 @@ class Semaphore(Linkable):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.release()
+        # release()'s fast path, inlined.
+        mutex = self._mutex
+        mutex.acquire()
+        if not self.linkcount():
+            self._value += 1
+            mutex.release()
+            return
+        try:
+            self._give(1)
+        finally:
+            mutex.release()
 
 
 class BoundedSemaphore(Semaphore):
@@ -238,19 +274,38 @@ class BoundedSemaphore(Semaphore):
         """
         if n.__class__ is not int or n != 1:
             n = check_count(n)
-        with self._mutex:
-            value = self._value
+        mutex = self._mutex
+        mutex.acquire()
+        value = self._value
+        if value + n <= self._initial and not self.linkcount():
+            self._value = value + n
+            mutex.release()
+            return
+        try:
             if value + n > self._initial:
-                # Permits handed to waiters do not reach the counter, and there are waiters
-                # only while the counter is 0.
-                waiting = self._waiter_count() if value == 0 else 0
-                if value + n - waiting > self._initial:
-                    raise ValueError(
-                        f"BoundedSemaphore released too many times: releasing {n} with "
-                        f"counter {value} and {waiting} waiters would exceed the initial "
-                        f"value {self._initial}"
-                    )
+                self._check_bound(value, n)
             self._give(n)
+        finally:
+            mutex.release()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def _check_bound(self, value: int, n: int) -> None:
+        """Raise if releasing ``n`` would raise the counter past the start.  Hold the mutex."""
+        # Permits handed to waiters do not reach the counter, and there are waiters only
+        # while the counter is 0.
+        waiting = self._waiter_count() if value == 0 else 0
+        if value + n - waiting > self._initial:
+            raise ValueError(
+                f"BoundedSemaphore released too many times: releasing {n} with counter "
+                f"{value} and {waiting} waiters would exceed the initial value {self._initial}"
+            )
 
 
 class DummySemaphore(Linkable):
