@@ -398,3 +398,17 @@ def test_pass_of_a_waiter_killed_after_the_trip_is_not_given_to_the_next_trip() 
     run_in_threads(thread, 2, what="barrier pass of a killed waiter")
     assert order == ["second trip: last arrives", "late passed 0"]
     assert barrier.broken is False
+
+
+def test_main_greenlet_waiting_forever_gets_loop_exit_and_breaks_the_barrier() -> None:
+    from greensync.hub import LoopExit
+
+    barrier = Barrier(2)
+    with pytest.raises(LoopExit, match="Barrier") as info:
+        barrier.wait()
+    assert info.value.waiting_on is barrier
+    assert barrier.broken is True
+    assert_no_links(barrier._line)
+    barrier.reset()
+    tasks = in_turn(barrier.wait, barrier.wait)
+    assert [task.get() for task in tasks] == [0, 1]

@@ -301,3 +301,17 @@ def test_producers_and_consumers_across_threads_conserve_counts() -> None:
     run_in_threads(thread, 4, what="capped semaphore stress")
     assert (released, acquired, sem.counter, sem.balance) == (200, 200, 0, 0)
     assert_no_links(sem)
+
+
+def test_main_greenlet_blocked_on_either_side_gets_loop_exit_naming_it() -> None:
+    from greensync.hub import LoopExit
+
+    sem = CappedSemaphore(1)
+    with pytest.raises(LoopExit, match="CappedSemaphore") as info:
+        sem.release()  # at the upper bound, and nobody could ever acquire
+    assert info.value.waiting_on is sem
+    with pytest.raises(LoopExit, match="CappedSemaphore"):
+        CappedSemaphore(0, upper_bound=1).acquire()
+    assert_no_links(sem)
+    assert sem.counter == 1
+    assert sem.acquire() is True

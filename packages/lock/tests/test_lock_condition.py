@@ -558,3 +558,16 @@ def test_uncontended_use_creates_no_hub() -> None:
     thread.start()
     thread.join()
     assert seen == [None]
+
+
+def test_main_greenlet_waiting_forever_gets_loop_exit_holding_the_lock() -> None:
+    from greensync.hub import LoopExit
+
+    cond = Condition()
+    with cond:
+        with pytest.raises(LoopExit, match="Condition") as info:
+            cond.wait()
+        assert info.value.waiting_on is cond
+        assert cond._lock._is_owned()  # type: ignore[attr-defined]
+    assert not cond.locked()
+    assert_no_links(cond._line)

@@ -285,3 +285,17 @@ def test_lock_handed_to_a_waiter_in_another_thread() -> None:
     run_in_threads(thread, 2, what="cross-thread hand-off")
     assert trace == ["releasing", "waiter got"]
     assert lock.locked() is False
+
+
+@pytest.mark.parametrize("lock_type", [Lock, RLock])
+def test_main_greenlet_blocking_forever_gets_loop_exit(lock_type: type[Lock | RLock]) -> None:
+    from greensync.hub import LoopExit
+
+    lock = lock_type()
+    holder = spawn(lock.acquire)  # takes it and finishes: nobody will ever release it
+    run_until_blocked()
+    assert holder.get() is True
+    with pytest.raises(LoopExit, match=lock_type.__name__):
+        lock.acquire()
+    assert_no_links(lock)
+    assert lock.locked() is True
