@@ -40,8 +40,9 @@ class Lock(Linkable):
     its own hub.  Not meant to be subclassed.
 
     Note:
-        gevent has no separate ``Lock`` (``gevent.lock.Semaphore(1)`` plays the part, and
-        releasing it twice just raises its counter); this one refuses a double release.
+        ``gevent.lock`` has no ``Lock``: gevent code uses ``Semaphore(1)``, which a double
+        release silently raises to 2, or ``gevent.thread.LockType`` (what a monkey-patched
+        ``threading.Lock`` is).  This one refuses a double release, as ``threading`` does.
     """
 
     __slots__ = ("_locked",)
