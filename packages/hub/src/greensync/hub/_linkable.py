@@ -34,6 +34,13 @@ primitive overrides to pass the permit or item to the next waiter.  Records that
 only marked; the queues are compacted when dead records outnumber live ones, so a million
 timeouts leave nothing behind and removal stays O(1).
 
+Cheap where it is hot
+---------------------
+A record is a plain list (``[greenlet, hub, owner, value, state, callback, timer]``), three
+times cheaper to make than a slotted object.  A primitive that nobody ever waited on holds only
+its mutex and an empty slot: the two lines and the dead count live in a small list made on the
+first wait, so an uncontended ``Event`` or ``Lock`` stays as small as gevent's.
+
 Rejected: an ordered dict keyed by record (O(1) removal, but it costs a hash entry per waiter and
 more memory than the deque with lazy deletion); one callback per woken waiter (a thousand hub
 callbacks for one ``set()``); waking by ``greenlet.throw`` on timeout (ten times a switch).
@@ -50,7 +57,23 @@ from typing import Any, Generic, TypeVar
 
 from greenlet import getcurrent, greenlet
 
-from ._loop import _DONE, _HANDED, _WAITING, HubBase, _Throw, check_timeout, get_hub
+from ._loop import (
+    _DONE,
+    _HANDED,
+    _L_CALLBACK,
+    _L_GLET,
+    _L_HUB,
+    _L_OWNER,
+    _L_STATE,
+    _L_TIMER,
+    _L_VALUE,
+    _WAITING,
+    HubBase,
+    _local,
+    _Throw,
+    check_timeout,
+    get_hub,
+)
 
 __all__ = ["TIMED_OUT", "Linkable", "Waiter"]
 
@@ -78,41 +101,39 @@ class _Notified:
 #: The value handed to listeners by :meth:`Linkable._notify` (never a hand-off value).
 _NOTIFIED: Any = _Notified()
 
+#: A parked greenlet or a registered callback:
+#: ``[greenlet | None, hub, owner, value, state, callback | None, timer | None]``.
+_Link = list[Any]
 
-class _Link:
-    """One parked greenlet or one registered callback.  Private; many of these exist."""
 
-    __slots__ = ("callback", "glet", "hub", "owner", "state", "timer", "value")
-
-    def __init__(
-        self,
-        glet: greenlet | None,
-        hub: HubBase,
-        owner: Linkable,
-        callback: Callable[[Any], object] | None = None,
-    ) -> None:
-        self.glet = glet
-        self.hub = hub
-        self.owner = owner
-        self.value: Any = None
-        self.state = _WAITING
-        self.callback = callback
-        self.timer: Any = None
+#: The wait lines of a Linkable, made on its first wait: ``[waiters, listeners, dead]``.  The
+#: hand-off line is a deque (served from the front), made when first needed; the listeners are
+#: a plain list (always woken all together), dropped when notified: a deque's block is too big
+#: for Python's small-object allocator, and making one per wait costs more than the wait.
+#: ``dead`` counts records that left early but are still in a line.
+_Lines = list[Any]
+_WAITERS = 0
+_LISTENERS = 1
+_DEAD = 2
 
 
 def _expire(link: _Link) -> None:
     """Timer callback: the wait of ``link`` timed out, unless it was handed a value first."""
     while True:
-        owner = link.owner
-        with owner._mutex:
-            if link.owner is not owner:
-                continue  # moved to another queue (Condition.notify) while we looked
-            if link.state != _WAITING or link.timer is None:
+        owner = link[_L_OWNER]
+        mutex = owner._mutex
+        mutex.acquire()
+        try:
+            if link[_L_OWNER] is not owner:
+                continue  # moved to another line (Condition.notify) while we looked
+            if link[_L_STATE] != _WAITING or link[_L_TIMER] is None:
                 return
-            link.state = _DONE
+            link[_L_STATE] = _DONE
             owner._forget()
+        finally:
+            mutex.release()
         break
-    glet = link.glet
+    glet = link[_L_GLET]
     if glet is not None:
         glet.switch(TIMED_OUT)
 
@@ -120,17 +141,22 @@ def _expire(link: _Link) -> None:
 def _abandon(link: _Link) -> None:
     """The waiter of ``link`` left with an exception: drop it, giving back what it held."""
     while True:
-        owner = link.owner
-        with owner._mutex:
-            if link.owner is not owner:
+        owner = link[_L_OWNER]
+        mutex = owner._mutex
+        mutex.acquire()
+        try:
+            if link[_L_OWNER] is not owner:
                 continue
-            state = link.state
-            link.state = _DONE
+            state = link[_L_STATE]
+            link[_L_STATE] = _DONE
             if state == _WAITING:
                 owner._forget()
-            elif state == _HANDED and link.value is not _NOTIFIED:
-                value, link.value = link.value, None
+            elif state == _HANDED and link[_L_VALUE] is not _NOTIFIED:
+                value = link[_L_VALUE]
+                link[_L_VALUE] = None
                 owner._reclaim(value)
+        finally:
+            mutex.release()
         return
 
 
@@ -150,19 +176,18 @@ class Linkable(ABC):
 
     and on the waking side, under ``self._mutex``: ``self._handoff(value)`` to give one waiter
     a value, ``self._notify()`` when the object becomes ready.  :meth:`ready` is called with the
-    mutex held and must not take it.
+    mutex held and must not take it.  (On CPython 3.11, ``self._mutex.acquire()`` with
+    ``try/finally: release()`` costs half of ``with self._mutex:``; hot paths use it.)
     """
 
-    __slots__ = ("__weakref__", "_dead", "_listeners", "_mutex", "_waiters")
+    __slots__ = ("_lines", "_mutex")
 
     #: Returned by :meth:`_park` when the wait's own timeout expired.
     TIMED_OUT: Any = TIMED_OUT
 
     def __init__(self) -> None:
         self._mutex = Lock()
-        self._waiters: deque[_Link] | None = None
-        self._listeners: deque[_Link] | None = None
-        self._dead = 0
+        self._lines: _Lines | None = None
 
     # -- public -----------------------------------------------------------------------------
 
@@ -184,62 +209,82 @@ class Linkable(ABC):
             raise TypeError(
                 f"`callback` must be callable, got {type(callback).__name__} {callback!r}"
             )
-        link = _Link(None, get_hub(), self, callback)
-        with self._mutex:
-            listeners = self._listeners
-            if listeners is None:
-                listeners = self._listeners = deque()
-            listeners.append(link)
+        link = [None, get_hub(), self, None, _WAITING, callback, None]
+        mutex = self._mutex
+        mutex.acquire()
+        try:
+            lines = self._lines
+            if lines is None:
+                self._lines = [None, [link], 0]
+            elif lines[_LISTENERS] is None:
+                lines[_LISTENERS] = [link]
+            else:
+                lines[_LISTENERS].append(link)
             if self.ready():
                 self._notify()
+        finally:
+            mutex.release()
 
     def unlink(self, callback: Callable[[Any], object]) -> None:
         """Remove every registration of ``callback`` made with :meth:`rawlink`."""
-        with self._mutex:
-            listeners = self._listeners
-            if not listeners:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
+            lines = self._lines
+            if lines is None or not lines[_LISTENERS]:
                 return
-            for link in listeners:
-                if link.state == _WAITING and link.callback == callback:
-                    link.state = _DONE
+            for link in lines[_LISTENERS]:
+                if link[_L_STATE] == _WAITING and link[_L_CALLBACK] == callback:
+                    link[_L_STATE] = _DONE
                     self._forget()
+        finally:
+            mutex.release()
 
     def linkcount(self) -> int:
         """Return how many callbacks and parked greenlets wait on this object."""
-        waiters, listeners = self._waiters, self._listeners
-        total = (len(waiters) if waiters else 0) + (len(listeners) if listeners else 0)
-        return total - self._dead
+        lines = self._lines
+        if lines is None:
+            return 0
+        waiters, listeners, dead = lines
+        live: int = (len(waiters) if waiters else 0) + (len(listeners) if listeners else 0) - dead
+        return live
 
     # -- the protocol for subclasses ---------------------------------------------------------
 
-    def _enqueue_waiter(self) -> _Link:
-        """Queue the current greenlet to be handed a value.  Call with ``_mutex`` held."""
-        hub = get_hub()
+    def _new_link(self) -> _Link:
+        try:
+            hub: HubBase = _local.hub
+        except AttributeError:
+            hub = get_hub()
         glet = getcurrent()
         if glet is hub._loop_greenlet:
             raise RuntimeError(
                 f"cannot block inside the hub: a hub callback must not wait on {self!r}"
             )
-        link = _Link(glet, hub, self)
-        waiters = self._waiters
-        if waiters is None:
-            waiters = self._waiters = deque()
-        waiters.append(link)
+        return [glet, hub, self, None, _WAITING, None, None]
+
+    def _enqueue_waiter(self) -> _Link:
+        """Queue the current greenlet to be handed a value.  Call with ``_mutex`` held."""
+        link = self._new_link()
+        lines = self._lines
+        if lines is None:
+            self._lines = [deque((link,)), None, 0]
+        elif lines[_WAITERS] is None:
+            lines[_WAITERS] = deque((link,))
+        else:
+            lines[_WAITERS].append(link)
         return link
 
     def _enqueue_listener(self) -> _Link:
         """Queue the current greenlet to be woken when ready.  Call with ``_mutex`` held."""
-        hub = get_hub()
-        glet = getcurrent()
-        if glet is hub._loop_greenlet:
-            raise RuntimeError(
-                f"cannot block inside the hub: a hub callback must not wait on {self!r}"
-            )
-        link = _Link(glet, hub, self)
-        listeners = self._listeners
-        if listeners is None:
-            listeners = self._listeners = deque()
-        listeners.append(link)
+        link = self._new_link()
+        lines = self._lines
+        if lines is None:
+            self._lines = [None, [link], 0]
+        elif lines[_LISTENERS] is None:
+            lines[_LISTENERS] = [link]
+        else:
+            lines[_LISTENERS].append(link)
         return link
 
     def _park(self, link: _Link, timeout: float | None, waiting_on: object = None) -> Any:
@@ -250,24 +295,22 @@ class Linkable(ABC):
         the link is removed and anything it was handed is given back through :meth:`_reclaim`.
         ``waiting_on`` is what a ``LoopExit`` names (this object by default): a private second
         line of a primitive passes the primitive itself.
-
-        Reading ``self._waiters`` or ``self._listeners`` without the mutex is allowed as a
-        cheap hint (``None`` or empty means nobody waits); it may count records that have
-        already left, so decide under the mutex.
         """
-        hub = link.hub
-        timer = None
-        if timeout is not None:
-            timer = link.timer = hub.call_later(timeout, _expire, link)
+        hub = link[_L_HUB]
+        if timeout is None:
+            try:
+                return hub.switch(self if waiting_on is None else waiting_on)
+            except BaseException:
+                _abandon(link)
+                raise
+        timer = link[_L_TIMER] = hub.call_later(timeout, _expire, link)
         try:
-            result = hub.switch(self if waiting_on is None else waiting_on)
+            return hub.switch(self if waiting_on is None else waiting_on)
         except BaseException:
             _abandon(link)
             raise
         finally:
-            if timer is not None:
-                timer.cancel()
-        return result
+            timer.cancel()
 
     def _handoff(self, value: Any) -> greenlet | None:
         """Give ``value`` to the first live waiter and return its greenlet.  Hold ``_mutex``.
@@ -276,49 +319,59 @@ class Linkable(ABC):
         turn.  Returns ``None`` if nobody waits (test with ``is None``: a greenlet's truth value
         says whether it is running, not whether it exists).
         """
-        waiters = self._waiters
+        lines = self._lines
+        if lines is None:
+            return None
+        waiters = lines[_WAITERS]
         while waiters:
             link = waiters.popleft()
-            if link.state == _WAITING:
-                link.state = _HANDED
-                link.value = value
-                link.hub._wake(link)
-                return link.glet
-            self._dead -= 1
+            if link[_L_STATE] == _WAITING:
+                link[_L_STATE] = _HANDED
+                link[_L_VALUE] = value
+                link[_L_HUB]._wake(link)
+                return link[_L_GLET]  # type: ignore[no-any-return]
+            lines[_DEAD] -= 1
         return None
 
     def _has_waiters(self) -> bool:
         """Return True if a live greenlet waits in the hand-off queue.  Hold ``_mutex``."""
-        waiters = self._waiters
+        lines = self._lines
+        if lines is None:
+            return False
+        waiters = lines[_WAITERS]
         while waiters:
-            if waiters[0].state == _WAITING:
+            if waiters[0][_L_STATE] == _WAITING:
                 return True
             waiters.popleft()
-            self._dead -= 1
+            lines[_DEAD] -= 1
         return False
 
     def _waiter_count(self) -> int:
         """Return how many live greenlets wait in the hand-off queue."""
-        waiters = self._waiters
-        if not waiters:
+        lines = self._lines
+        if lines is None or not lines[_WAITERS]:
             return 0
-        return sum(1 for link in waiters if link.state == _WAITING)
+        return sum(1 for link in lines[_WAITERS] if link[_L_STATE] == _WAITING)
 
     def _notify(self) -> None:
         """Wake every listener and schedule every rawlink callback.  Hold ``_mutex``."""
-        listeners = self._listeners
+        lines = self._lines
+        if lines is None:
+            return
+        listeners = lines[_LISTENERS]
         if not listeners:
             return
-        self._listeners = None
         dead = 0
         for link in listeners:
-            if link.state == _WAITING:
-                link.state = _HANDED
-                link.value = _NOTIFIED
-                link.hub._wake(link)
+            if link[_L_STATE] == _WAITING:
+                link[_L_STATE] = _HANDED
+                link[_L_VALUE] = _NOTIFIED
+                link[_L_HUB]._wake(link)
             else:
                 dead += 1
-        self._dead -= dead
+        lines[_LISTENERS] = None
+        if dead:
+            lines[_DEAD] -= dead
 
     def _move_waiters(self, target: Linkable, n: int) -> int:
         """Move up to ``n`` live waiters, in order, to the back of ``target``'s hand-off queue.
@@ -326,19 +379,24 @@ class Linkable(ABC):
         Their timeouts are cancelled: they now wait for ``target`` with no limit.  Hold both
         ``self._mutex`` and ``target._mutex`` (this one first).  Returns how many moved.
         """
-        waiters = self._waiters
+        lines = self._lines
+        if lines is None:
+            return 0
+        waiters = lines[_WAITERS]
         moved = 0
         while waiters and moved < n:
             link = waiters.popleft()
-            if link.state != _WAITING:
-                self._dead -= 1
+            if link[_L_STATE] != _WAITING:
+                lines[_DEAD] -= 1
                 continue
-            link.owner = target
-            link.timer = None
-            dest = target._waiters
+            link[_L_OWNER] = target
+            link[_L_TIMER] = None
+            dest = target._lines
             if dest is None:
-                dest = target._waiters = deque()
-            dest.append(link)
+                dest = target._lines = [deque(), None, 0]
+            elif dest[_WAITERS] is None:
+                dest[_WAITERS] = deque()
+            dest[_WAITERS].append(link)
             moved += 1
         return moved
 
@@ -352,17 +410,18 @@ class Linkable(ABC):
         self._handoff(value)
 
     def _forget(self) -> None:
-        """Count one more dead record; compact the queues when the dead outnumber the live."""
-        self._dead = dead = self._dead + 1
+        """Count one more dead record; compact the lines when the dead outnumber the live."""
+        lines = self._lines
+        assert lines is not None
+        lines[_DEAD] = dead = lines[_DEAD] + 1
         if dead > 32:
-            waiters, listeners = self._waiters, self._listeners
-            total = (len(waiters) if waiters else 0) + (len(listeners) if listeners else 0)
-            if dead * 2 > total:
+            waiters, listeners, _ = lines
+            if dead * 2 > (len(waiters) if waiters else 0) + (len(listeners) if listeners else 0):
                 if waiters:
-                    self._waiters = deque(link for link in waiters if link.state == _WAITING)
+                    lines[_WAITERS] = deque(link for link in waiters if link[_L_STATE] == _WAITING)
                 if listeners:
-                    self._listeners = deque(link for link in listeners if link.state == _WAITING)
-                self._dead = 0
+                    lines[_LISTENERS] = [link for link in listeners if link[_L_STATE] == _WAITING]
+                lines[_DEAD] = 0
 
 
 class Waiter(Linkable, Generic[T]):

@@ -65,6 +65,15 @@ _greenlet_switch = greenlet.switch
 _WAITING = 0
 _HANDED = 1
 _DONE = 2
+
+# Fields of a parked waiter's record, a list (see _linkable): cheaper to make than an object.
+_L_GLET = 0
+_L_HUB = 1
+_L_OWNER = 2
+_L_VALUE = 3
+_L_STATE = 4
+_L_CALLBACK = 5
+_L_TIMER = 6
 _monotonic = time.monotonic
 _get_ident = threading.get_ident
 
@@ -257,6 +266,11 @@ class HubBase:
         self._wake_pending = False
         self.closed = False
 
+    @property
+    def loop_greenlet(self) -> greenlet:
+        """The greenlet that runs this hub's loop: code running in it must never block."""
+        return self._loop_greenlet
+
     # -- what each hub provides -------------------------------------------------------------
 
     def time(self) -> float:
@@ -406,19 +420,20 @@ class HubBase:
         # in this batch or schedules the next one; it is never stranded.
         self._wake_pending = False
         wakes = self._wakes
+        popleft = wakes.popleft
         for _ in range(len(wakes)):
-            link = wakes.popleft()
-            if link.state != _HANDED:  # it left early and gave back what it was handed
+            link = popleft()
+            if link[4] != _HANDED:  # it left early and gave back what it was handed
                 continue
-            link.state = _DONE
-            glet = link.glet
+            link[4] = _DONE
+            glet = link[0]
             if glet is not None:
-                glet.switch(link.value)
+                glet.switch(link[3])
             else:
                 try:
-                    link.callback(link.owner)
+                    link[5](link[2])
                 except BaseException as exc:  # noqa: BLE001 - reported, loop survives
-                    self._callback_error(link.callback, exc)
+                    self._callback_error(link[5], exc)
 
 
 def _fileno(fd: int | Any) -> int:
@@ -543,8 +558,15 @@ class Hub(HubBase, greenlet):
         super().destroy()
         self._close_fds()
 
-    def _schedule_wakes(self) -> None:
-        self._ready.append(self._wake_handle)
+    def _wake(self, link: Any) -> None:
+        # HubBase._wake with the same-thread case inlined: this is the hottest path there is.
+        self._wakes.append(link)
+        if not self._wake_pending:
+            self._wake_pending = True
+            if self._thread_ident == _get_ident():
+                self._ready.append(self._wake_handle)
+            else:
+                self.run_callback_threadsafe(self._run_wakes)
 
     def _pending(self) -> int:
         return len(self._ready) + len(self._threadsafe)

@@ -151,7 +151,8 @@ class Task(greenlet, Generic[T]):
             self._finish(exc, None)
         except BaseException as exc:
             self._finish(None, exc)
-            if isinstance(exc, Exception):
+            if isinstance(exc, Exception) or getattr(exc, "is_timeout", False):
+                # A timeout that escaped the task ends the task, like any error (gevent's rule).
                 self._hub.handle_error(self, exc)
             else:
                 raise  # KeyboardInterrupt/SystemExit travel to the hub, then to the main greenlet
