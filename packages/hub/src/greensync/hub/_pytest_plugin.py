@@ -18,16 +18,24 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "builtin_hub: exercises the built-in hub itself rather than the primitives"
-    )
+    for line in (
+        "builtin_hub: exercises the built-in hub itself rather than the primitives",
+        "stress: a long stress run, only with GREENSYNC_STRESS set (nox -s stress)",
+        "contract: part of a contract suite, run under the chaos scheduler (nox -s chaos)",
+    ):
+        config.addinivalue_line("markers", line)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     name = os.environ.get("GREENSYNC_HUB", "").strip().lower()
-    if name in ("", "builtin", "default"):
-        return
-    skip = pytest.mark.skip(reason=f"about the built-in hub itself; the {name} adapter is selected")
+    adapter = name not in ("", "builtin", "default")
+    stress = bool(os.environ.get("GREENSYNC_STRESS"))
+    skip_builtin = pytest.mark.skip(
+        reason=f"about the built-in hub itself; the {name} adapter is selected"
+    )
+    skip_stress = pytest.mark.skip(reason="long stress run: set GREENSYNC_STRESS=1 (nox -s stress)")
     for item in items:
-        if "builtin_hub" in item.keywords:
-            item.add_marker(skip)
+        if adapter and "builtin_hub" in item.keywords:
+            item.add_marker(skip_builtin)
+        if not stress and "stress" in item.keywords:
+            item.add_marker(skip_stress)
