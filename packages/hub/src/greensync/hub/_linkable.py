@@ -67,8 +67,11 @@ from ._loop import (
     _L_STATE,
     _L_TIMER,
     _L_VALUE,
+    _PARK_CODES,
     _WAITING,
+    Hub,
     HubBase,
+    _greenlet_switch,
     _local,
     _Throw,
     check_timeout,
@@ -251,21 +254,21 @@ class Linkable(ABC):
 
     # -- the protocol for subclasses ---------------------------------------------------------
 
-    def _new_link(self) -> _Link:
+    def _blocking_in_hub(self) -> RuntimeError:
+        return RuntimeError(
+            f"cannot block inside the hub: a hub callback must not wait on {self!r}"
+        )
+
+    def _enqueue_waiter(self) -> _Link:
+        """Queue the current greenlet to be handed a value.  Call with ``_mutex`` held."""
         try:
             hub: HubBase = _local.hub
         except AttributeError:
             hub = get_hub()
         glet = getcurrent()
         if glet is hub._loop_greenlet:
-            raise RuntimeError(
-                f"cannot block inside the hub: a hub callback must not wait on {self!r}"
-            )
-        return [glet, hub, self, None, _WAITING, None, None]
-
-    def _enqueue_waiter(self) -> _Link:
-        """Queue the current greenlet to be handed a value.  Call with ``_mutex`` held."""
-        link = self._new_link()
+            raise self._blocking_in_hub()
+        link = [glet, hub, self, None, _WAITING, None, None]
         lines = self._lines
         if lines is None:
             self._lines = [deque((link,)), None, 0]
@@ -277,7 +280,14 @@ class Linkable(ABC):
 
     def _enqueue_listener(self) -> _Link:
         """Queue the current greenlet to be woken when ready.  Call with ``_mutex`` held."""
-        link = self._new_link()
+        try:
+            hub: HubBase = _local.hub
+        except AttributeError:
+            hub = get_hub()
+        glet = getcurrent()
+        if glet is hub._loop_greenlet:
+            raise self._blocking_in_hub()
+        link = [glet, hub, self, None, _WAITING, None, None]
         lines = self._lines
         if lines is None:
             self._lines = [None, [link], 0]
@@ -297,20 +307,28 @@ class Linkable(ABC):
         line of a primitive passes the primitive itself.
         """
         hub = link[_L_HUB]
-        if timeout is None:
-            try:
-                return hub.switch(self if waiting_on is None else waiting_on)
-            except BaseException:
-                _abandon(link)
-                raise
-        timer = link[_L_TIMER] = hub.call_later(timeout, _expire, link)
+        what = self if waiting_on is None else waiting_on
+        timer = None
+        if timeout is not None:
+            timer = link[_L_TIMER] = hub.call_later(timeout, _expire, link)
         try:
-            return hub.switch(self if waiting_on is None else waiting_on)
+            if hub.__class__ is Hub:
+                # Hub.switch inlined for the built-in hub (the check that we are not the hub
+                # itself was made when the link was queued).
+                if link[_L_GLET] is hub._main:
+                    hub._main_waiting_on = what
+                result = _greenlet_switch(hub)
+                if result.__class__ is _Throw:
+                    raise result.exc
+            else:
+                result = hub.switch(what)
         except BaseException:
             _abandon(link)
             raise
         finally:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
+        return result
 
     def _handoff(self, value: Any) -> greenlet | None:
         """Give ``value`` to the first live waiter and return its greenlet.  Hold ``_mutex``.
@@ -361,15 +379,28 @@ class Linkable(ABC):
         listeners = lines[_LISTENERS]
         if not listeners:
             return
+        lines[_LISTENERS] = None
+        # Most listeners share one hub: append them to its batch directly and schedule the
+        # batch once; listeners from other hubs (threads) go through their own hub's _wake.
+        hub = None
+        append = None
         dead = 0
         for link in listeners:
-            if link[_L_STATE] == _WAITING:
-                link[_L_STATE] = _HANDED
-                link[_L_VALUE] = _NOTIFIED
-                link[_L_HUB]._wake(link)
-            else:
+            if link[_L_STATE] != _WAITING:
                 dead += 1
-        lines[_LISTENERS] = None
+                continue
+            link[_L_STATE] = _HANDED
+            link[_L_VALUE] = _NOTIFIED
+            if link[_L_HUB] is hub:
+                append(link)  # type: ignore[misc]
+            elif hub is None:
+                hub = link[_L_HUB]
+                append = hub._wakes.append
+                append(link)
+            else:
+                link[_L_HUB]._wake(link)
+        if hub is not None:
+            hub._schedule_batch()
         if dead:
             lines[_DEAD] -= dead
 
@@ -422,6 +453,11 @@ class Linkable(ABC):
                 if listeners:
                     lines[_LISTENERS] = [link for link in listeners if link[_L_STATE] == _WAITING]
                 lines[_DEAD] = 0
+
+
+# A greenlet parked in Linkable._park switches straight to the built-in hub and turns a
+# switched-in _Throw into a raise: throw_into may wake it by switching.
+_PARK_CODES.add(Linkable._park.__code__)
 
 
 class Waiter(Linkable, Generic[T]):

@@ -415,6 +415,15 @@ class HubBase:
     def _schedule_wakes(self) -> None:
         self.run_callback(self._run_wakes)
 
+    def _schedule_batch(self) -> None:
+        """Make sure a wake-up batch will run, after records were appended to ``_wakes``."""
+        if not self._wake_pending:
+            self._wake_pending = True
+            if self._thread_ident == _get_ident():
+                self._schedule_wakes()
+            else:
+                self.run_callback_threadsafe(self._run_wakes)
+
     def _run_wakes(self) -> None:
         # Clear the flag first: a wake queued from another thread while we drain either lands
         # in this batch or schedules the next one; it is never stranded.
@@ -557,6 +566,14 @@ class Hub(HubBase, greenlet):
         """Release the hub's file descriptors; the next :func:`get_hub` makes a new hub."""
         super().destroy()
         self._close_fds()
+
+    def _schedule_batch(self) -> None:
+        if not self._wake_pending:
+            self._wake_pending = True
+            if self._thread_ident == _get_ident():
+                self._ready.append(self._wake_handle)
+            else:
+                self.run_callback_threadsafe(self._run_wakes)
 
     def _wake(self, link: Any) -> None:
         # HubBase._wake with the same-thread case inlined: this is the hottest path there is.
