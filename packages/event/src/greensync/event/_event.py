@@ -52,23 +52,34 @@ class Event(Linkable):
         """
         if self._flag:
             return
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             self._flag = True
             self._notify()
+        finally:
+            mutex.release()
 
     def clear(self) -> None:
         """Lower the flag; later calls to :meth:`wait` block until :meth:`set` is called.
 
         Greenlets already woken by an earlier :meth:`set` still see ``wait()`` return True.
         """
-        with self._mutex:
+        if not self._flag:
+            return
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             self._flag = False
+        finally:
+            mutex.release()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the flag is set, or until ``timeout`` seconds pass.
 
         Returns at once, without touching the hub, if the flag is already set.  A zero
-        ``timeout`` checks the flag and returns without blocking or yielding.
+        ``timeout`` checks the flag and returns without blocking or yielding.  ``timeout`` is
+        validated either way, so a bad value fails whether or not the flag happens to be set.
 
         Args:
             timeout: How long to wait, in seconds; ``None`` (or ``math.inf``) waits for as
@@ -83,12 +94,19 @@ class Event(Linkable):
             ValueError: ``timeout`` is negative or NaN.
         """
         if self._flag:
+            # A float that is >= 0 (inf included) needs no look; NaN fails the comparison.
+            if timeout is not None and (timeout.__class__ is not float or not timeout >= 0.0):
+                check_timeout(timeout)
             return True
         timeout = check_timeout(timeout)
         if timeout == 0.0:
             return self._flag
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             if self.ready():  # not self._flag: mypy would keep it narrowed to False
                 return True
             link = self._enqueue_listener()
+        finally:
+            mutex.release()
         return self._park(link, timeout) is not TIMED_OUT

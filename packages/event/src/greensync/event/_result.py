@@ -113,12 +113,16 @@ class AsyncResult(Linkable, Generic[T]):
         Raises:
             RuntimeError: a value or an exception was already set; the first one is kept.
         """
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             if self._done:
                 raise RuntimeError(self._already_set())
             self._value = value
             self._done = True
             self._notify()
+        finally:
+            mutex.release()
 
     def set_exception(
         self,
@@ -148,13 +152,17 @@ class AsyncResult(Linkable, Generic[T]):
                 "`exc_info` must be a (type, value, traceback) triple or None, got "
                 f"{type(exc_info).__name__} {exc_info!r}"
             )
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             if self._done:
                 raise RuntimeError(self._already_set())
             self._exc = error
             self._tb = tb
             self._done = True
             self._notify()
+        finally:
+            mutex.release()
 
     def _already_set(self) -> str:
         what = "an exception" if self._exc is not None else "a value"
@@ -166,9 +174,17 @@ class AsyncResult(Linkable, Generic[T]):
         ``task.rawlink(result)`` makes ``result`` hold what the task returned or raised.
 
         Raises:
-            RuntimeError: a value or an exception was already set.
+            TypeError: ``source`` has no ``successful()`` method.
+            RuntimeError: ``source`` has not finished, or a value or an exception was already
+                set.
         """
-        if source.successful():
+        successful = getattr(source, "successful", None)
+        if not callable(successful):
+            raise TypeError(
+                "`source` must be a finished task or result (with successful(), value and "
+                f"exception), got {type(source).__name__} {short_repr(source)}"
+            )
+        if successful():
             self.set(cast(T, source.value))
         else:
             exc = source.exception
@@ -200,6 +216,8 @@ class AsyncResult(Linkable, Generic[T]):
                     raise TimeoutError(f"the AsyncResult got no value within {timeout} seconds")
             elif not self._done:
                 raise TimeoutError("the AsyncResult holds no value yet")
+        elif timeout is not None and (timeout.__class__ is not float or not timeout >= 0.0):
+            check_timeout(timeout)  # a bad timeout fails whether or not the result is ready
         exc = self._exc
         if exc is not None:
             raise exc.with_traceback(self._tb)
@@ -226,6 +244,8 @@ class AsyncResult(Linkable, Generic[T]):
             ValueError: ``timeout`` is negative or NaN.
         """
         if self._done:
+            if timeout is not None and (timeout.__class__ is not float or not timeout >= 0.0):
+                check_timeout(timeout)
             return True
         timeout = check_timeout(timeout)
         if timeout == 0.0:
@@ -233,8 +253,12 @@ class AsyncResult(Linkable, Generic[T]):
         return self._wait(timeout)
 
     def _wait(self, timeout: float | None) -> bool:
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             if self._done:
                 return True
             link = self._enqueue_listener()
+        finally:
+            mutex.release()
         return self._park(link, timeout) is not TIMED_OUT

@@ -101,13 +101,17 @@ class ValueEvent(Linkable, Generic[T]):
         Raises:
             RuntimeError: the event was already sent; call :meth:`reset` first.
         """
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             rnd = self._round
             if rnd.sent:
                 raise RuntimeError(self._already_sent())
             rnd.value = result
             rnd.sent = True
             self._notify()
+        finally:
+            mutex.release()
 
     def send_exception(self, *args: Any) -> None:
         """Make every waiting greenlet, and later :meth:`wait` calls, raise an exception.
@@ -123,7 +127,9 @@ class ValueEvent(Linkable, Generic[T]):
             RuntimeError: the event was already sent; call :meth:`reset` first.
         """
         exc, tb = from_raise_args(args)
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             rnd = self._round
             if rnd.sent:
                 raise RuntimeError(self._already_sent())
@@ -131,6 +137,8 @@ class ValueEvent(Linkable, Generic[T]):
             rnd.tb = tb
             rnd.sent = True
             self._notify()
+        finally:
+            mutex.release()
 
     def _already_sent(self) -> str:
         return "this ValueEvent was already sent: call reset() before sending again"
@@ -143,10 +151,14 @@ class ValueEvent(Linkable, Generic[T]):
         Raises:
             RuntimeError: the event was not sent.
         """
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             if not self._round.sent:
                 raise RuntimeError("cannot reset a ValueEvent that was not sent")
             self._round = _Round()
+        finally:
+            mutex.release()
 
     # -- waiting ------------------------------------------------------------------------------
 
@@ -154,7 +166,8 @@ class ValueEvent(Linkable, Generic[T]):
         """Block until the event is sent; return the value, or raise the exception, sent.
 
         Returns at once, without touching the hub, if the event was already sent.  A zero
-        ``timeout`` checks and returns (or raises) without blocking or yielding.
+        ``timeout`` checks and returns (or raises) without blocking or yielding.  ``timeout``
+        is validated either way.
 
         Args:
             timeout: How long to wait, in seconds; ``None`` (or ``math.inf``) waits for as
@@ -173,11 +186,17 @@ class ValueEvent(Linkable, Generic[T]):
                 if not rnd.sent:
                     raise TimeoutError("the ValueEvent was not sent")
                 return rnd.outcome()  # type: ignore[no-any-return]
-            with self._mutex:
+            mutex = self._mutex
+            mutex.acquire()
+            try:
                 rnd = self._round
                 link = None if rnd.sent else self._enqueue_listener()
+            finally:
+                mutex.release()
             if link is not None and self._park(link, timeout) is TIMED_OUT:
                 raise TimeoutError(f"the ValueEvent was not sent within {timeout} seconds")
+        elif timeout is not None and (timeout.__class__ is not float or not timeout >= 0.0):
+            check_timeout(timeout)  # a bad timeout fails whether or not the event was sent
         return rnd.outcome()  # type: ignore[no-any-return]
 
     @overload
