@@ -27,16 +27,6 @@ from greensync.hub import Hub, get_hub
 T = TypeVar("T")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # The shared plugin (greensync.hub._pytest_plugin) is meant to register these; until every
-    # installed version does, register whichever is missing so --strict-markers accepts them.
-    known = {line.split(":", 1)[0].strip() for line in config.getini("markers")}
-    if "contract" not in known:
-        config.addinivalue_line("markers", "contract: a shared contract suite, run under chaos")
-    if "stress" not in known:
-        config.addinivalue_line("markers", "stress: a long stress run (GREENSYNC_STRESS=1)")
-
-
 #: What a timed-out wait hands back when the kind reports a timeout by returning a value.
 TIMED_OUT = "timed out"
 WOKE = "woke"

@@ -1,15 +1,14 @@
 """Threads and leaks: the events under load, across OS threads, and after a million timeouts.
 
 Each test runs at two scales: ``reduced`` in the default run, and ``full`` (the figures of
-issue 8) marked ``stress`` and skipped unless ``GREENSYNC_STRESS`` is set (``nox -s stress``).
-Both run the same code.  Every test prints what it did (``pytest -s`` shows it): operations,
-and for the leak tests the traced memory before and after.
+issue 8) marked ``stress``, which the shared pytest plugin skips unless ``GREENSYNC_STRESS`` is
+set (``nox -s stress``).  Both run the same code.  Every test prints what it did (``pytest -s``
+shows it): operations, and for the leak tests the traced memory before and after.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import random
 import threading
 import time
@@ -24,13 +23,6 @@ import pytest
 from greensync.event import AsyncResult, Event, ValueEvent
 from greensync.hub import sleep, spawn
 from greensync.hub.testing import assert_no_links, run_in_threads, run_until_blocked, spawn_all
-
-_STRESS_ONLY = [
-    pytest.mark.stress,
-    pytest.mark.skipif(
-        not os.environ.get("GREENSYNC_STRESS"), reason="a long run: set GREENSYNC_STRESS=1"
-    ),
-]
 
 
 @dataclass(frozen=True)
@@ -51,7 +43,7 @@ FULL = Scale(
 )
 SCALES = [
     pytest.param(REDUCED, id="reduced"),
-    pytest.param(FULL, id="full", marks=_STRESS_ONLY),
+    pytest.param(FULL, id="full", marks=pytest.mark.stress),
 ]
 
 #: Growth of traced memory allowed across a leak test, after a warm-up.  Generous: the bound
