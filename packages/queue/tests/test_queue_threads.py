@@ -1,4 +1,8 @@
-"""Queues shared between OS threads (each with its own hub), and calls that need no hub."""
+"""Queues shared between OS threads (each with its own hub), and calls that need no hub.
+
+Part of the contract suite: every assertion is about counts and items, never about the order
+in which unrelated greenlets run, so it holds under the chaos scheduler too.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ PRODUCER_THREADS = 3
 CONSUMER_THREADS = 3
 GREENLETS = 2  # per thread
 PER_PRODUCER = 150
+
+pytestmark = pytest.mark.contract
 
 MAKERS: dict[str, Callable[[], Any]] = {
     "Queue(4)": lambda: Queue(4),
