@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from greensync.hub import Linkable
 
-__all__ = ["ROOM", "SHUT", "Empty", "Full", "ShutDown", "waiter_count"]
+__all__ = ["ROOM", "SHUT", "TIMED_OUT_ITEM", "Empty", "Full", "ShutDown", "waiter_count"]
 
 if sys.version_info >= (3, 13):
     from queue import ShutDown
@@ -51,6 +51,11 @@ class _Marker:
 ROOM: Any = _Marker("ROOM")
 #: Handed to a parked getter or putter: the queue was shut down.
 SHUT: Any = _Marker("SHUT")
+#: Handed to a parked getter in place of an item that *is* the hub's ``TIMED_OUT`` marker
+#: (a public name, so a user may well pass it through a queue): ``_park`` returns
+#: ``TIMED_OUT`` when the wait timed out, and the getter must not mistake the item for that.
+#: Items are boxed like this only on the hand-off path; the buffer holds them as they are.
+TIMED_OUT_ITEM: Any = _Marker("TIMED_OUT_ITEM")
 
 
 class _RoomOwner(Protocol):

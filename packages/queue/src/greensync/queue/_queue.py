@@ -13,6 +13,11 @@ The rules, all under the queue's one mutex (see ``_common`` for the two wait lin
   front of the buffer, so it is neither lost nor reordered.
 * Getters park only when the buffer is empty, so a get that finds items never queues behind
   anyone.
+* An item that *is* the hub's ``TIMED_OUT`` marker travels boxed (``TIMED_OUT_ITEM``) on the
+  hand-off path, so a getter never mistakes it for its own timeout.
+* A push that raises (a ``PriorityQueue`` item that cannot be compared with the others) is
+  undone by :meth:`SimpleQueue._push_failed` before the error reaches the caller, and counts
+  nothing: the queue keeps exactly the items it had.
 
 The subclasses differ only in :meth:`SimpleQueue._init_buffer`, which picks the container and
 the four operations on it; the engine calls them through bound callables, so the FIFO fast
@@ -20,9 +25,10 @@ path costs no extra Python frame.
 
 Fast paths: ``_nget``/``_nput`` count greenlets parked in get/put (an upper bound: a waiter
 decrements its count itself when it resumes) and ``_listened`` records that anyone ever peeked
-or linked, so an uncontended put or get makes no protocol call at all.  The four hot methods
-take the mutex with ``acquire()``/``try``/``finally`` rather than ``with``, which measured about
-90 ns cheaper per call on CPython 3.11.
+or linked, so an uncontended put or get makes no protocol call at all.  The hot methods (put,
+get and peek with their ``_nowait`` forms, and ``task_done``) take the mutex with
+``acquire()``/``try``/``finally`` rather than ``with``, which measured about 90 ns cheaper per
+call on CPython 3.11.
 """
 
 from __future__ import annotations
@@ -32,11 +38,21 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from functools import partial
 from heapq import heappop, heappush
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from greensync.hub import TIMED_OUT, Linkable, check_timeout, get_hub
 
-from ._common import ROOM, SHUT, Empty, Full, ShutDown, _JoinLine, _PutLine, waiter_count
+from ._common import (
+    ROOM,
+    SHUT,
+    TIMED_OUT_ITEM,
+    Empty,
+    Full,
+    ShutDown,
+    _JoinLine,
+    _PutLine,
+    waiter_count,
+)
 
 __all__ = [
     "JoinableQueue",
@@ -50,17 +66,20 @@ __all__ = [
 T = TypeVar("T")
 
 
-def _check_maxsize(maxsize: object) -> int:
-    """Return ``maxsize`` as a bound: a positive int, or 0 for "unbounded"."""
+def _check_maxsize(maxsize: object, name: str = "maxsize") -> int:
+    """Return ``maxsize`` as a bound: a positive int, or 0 for "unbounded".
+
+    ``name`` is the parameter the error message names.
+    """
     if maxsize is None:
         return 0
     if isinstance(maxsize, bool):
-        raise TypeError(f"`maxsize` must be an int or None, got bool {maxsize!r}")
+        raise TypeError(f"`{name}` must be an int or None, got bool {maxsize!r}")
     try:
         size = operator.index(maxsize)  # type: ignore[arg-type]
     except TypeError:
         raise TypeError(
-            f"`maxsize` must be an int or None, got {type(maxsize).__name__} {maxsize!r}"
+            f"`{name}` must be an int or None, got {type(maxsize).__name__} {maxsize!r}"
         ) from None
     return size if size > 0 else 0
 
@@ -222,7 +241,7 @@ class SimpleQueue(Linkable, Generic[T]):
 
     @maxsize.setter
     def maxsize(self, size: int | None) -> None:
-        self.resize(size)
+        self._resize(_check_maxsize(size))
 
     @property
     def is_shutdown(self) -> bool:
@@ -259,7 +278,9 @@ class SimpleQueue(Linkable, Generic[T]):
         Raises:
             TypeError: ``size`` is not an int or None.
         """
-        new = _check_maxsize(size)
+        self._resize(_check_maxsize(size, "size"))
+
+    def _resize(self, new: int) -> None:
         with self._mutex:
             self._maxsize = new
             self._wake_putters()
@@ -292,10 +313,17 @@ class SimpleQueue(Linkable, Generic[T]):
                 raise ShutDown(f"cannot put into {self!r}: it was shut down")
             maxsize = self._maxsize
             if not maxsize or len(self._items) + self._reserved < maxsize:
-                self._unfinished += 1
-                if self._nget and self._handoff(item) is not None:
+                if self._nget and (
+                    self._handoff(TIMED_OUT_ITEM if item is TIMED_OUT else item) is not None
+                ):
+                    self._unfinished += 1
                     return
-                self._push(item)
+                try:
+                    self._push(item)
+                except BaseException:
+                    self._push_failed(item)
+                    raise
+                self._unfinished += 1
                 if self._listened:
                     self._notify()
                 return
@@ -325,11 +353,19 @@ class SimpleQueue(Linkable, Generic[T]):
             if self._shutdown:
                 # As in the standard library, a putter woken after shutdown() raises.
                 raise ShutDown(f"{self!r} was shut down while a put waited")
-            self._unfinished += 1
-            if self._nget and self._handoff(item) is not None:
+            if self._nget and (
+                self._handoff(TIMED_OUT_ITEM if item is TIMED_OUT else item) is not None
+            ):
+                self._unfinished += 1
                 self._wake_putters()  # a getter took it directly: the room is free again
                 return
-            self._push(item)
+            try:
+                self._push(item)
+            except BaseException:
+                self._push_failed(item)
+                self._wake_putters()  # the room we were handed is free again
+                raise
+            self._unfinished += 1
             if self._listened:
                 self._notify()
 
@@ -347,10 +383,17 @@ class SimpleQueue(Linkable, Generic[T]):
                 raise ShutDown(f"cannot put into {self!r}: it was shut down")
             maxsize = self._maxsize
             if not maxsize or len(self._items) + self._reserved < maxsize:
-                self._unfinished += 1
-                if self._nget and self._handoff(item) is not None:
+                if self._nget and (
+                    self._handoff(TIMED_OUT_ITEM if item is TIMED_OUT else item) is not None
+                ):
+                    self._unfinished += 1
                     return
-                self._push(item)
+                try:
+                    self._push(item)
+                except BaseException:
+                    self._push_failed(item)
+                    raise
+                self._unfinished += 1
                 if self._listened:
                     self._notify()
                 return
@@ -420,6 +463,8 @@ class SimpleQueue(Linkable, Generic[T]):
             raise Empty(f"{self!r} stayed empty for {timeout} seconds")
         if value is SHUT:
             raise ShutDown(f"{self!r} was shut down while a get waited")
+        if value is TIMED_OUT_ITEM:
+            return TIMED_OUT  # type: ignore[no-any-return]
         return value  # type: ignore[no-any-return]
 
     def get_nowait(self) -> T:
@@ -452,8 +497,25 @@ class SimpleQueue(Linkable, Generic[T]):
         if self._drop:
             self._tasks_gone(1)
             return
-        self._unpop(value)
+        if value is TIMED_OUT_ITEM:
+            value = TIMED_OUT
+        try:
+            self._unpop(value)
+        except BaseException:
+            # Only a PriorityQueue's can fail: an item handed straight to a getter was never
+            # compared with the items put since.  It cannot go back; say so, loudly, in the
+            # greenlet that left, and keep the queue and its task count consistent.
+            self._push_failed(value)
+            self._tasks_gone(1)
+            raise
         self._notify()
+
+    def _push_failed(self, item: Any) -> None:
+        """Undo a ``_push``/``_unpop`` of ``item`` that raised.  Hold ``_mutex``.
+
+        Appending to a deque cannot fail, so this does nothing; :class:`PriorityQueue`
+        overrides it.
+        """
 
     # -- peek -------------------------------------------------------------------------------
 
@@ -477,7 +539,9 @@ class SimpleQueue(Linkable, Generic[T]):
         """
         if timeout is not None:
             timeout = check_timeout(timeout)
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             if self._items:
                 return self._front()
             if self._shutdown:
@@ -486,6 +550,8 @@ class SimpleQueue(Linkable, Generic[T]):
                 raise Empty(f"{self!r} is empty")
             self._listened = True
             link = self._enqueue_listener()
+        finally:
+            mutex.release()
         hub = get_hub()
         deadline = None if timeout is None else hub.time() + timeout
         while True:
@@ -509,12 +575,16 @@ class SimpleQueue(Linkable, Generic[T]):
             Empty: the queue is empty.
             ShutDown: the queue was shut down and is empty.
         """
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             if self._items:
                 return self._front()
             if self._shutdown:
                 raise ShutDown(f"{self!r} was shut down and is empty")
             raise Empty(f"{self!r} is empty")
+        finally:
+            mutex.release()
 
     # -- shutdown ---------------------------------------------------------------------------
 
@@ -603,13 +673,17 @@ class Queue(SimpleQueue[T]):
         Raises:
             ValueError: called more times than items were put.
         """
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             unfinished = self._unfinished
             if unfinished <= 0:
                 raise ValueError(f"task_done() called more times than items were put into {self!r}")
             self._unfinished = unfinished - 1
             if unfinished == 1 and self._joiners is not None:
                 self._joiners._notify()
+        finally:
+            mutex.release()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until every item put has been marked done with :meth:`task_done`.
@@ -668,6 +742,29 @@ class PriorityQueue(Queue[T]):
         self._push = self._unpop = partial(heappush, items)
         self._pop = partial(heappop, items)
         self._front = lambda: items[0]
+
+    def _push_failed(self, item: Any) -> None:
+        """Take ``item`` out of the heap after ``heappush`` raised comparing it.
+
+        ``heappush`` appends the item and swaps it up towards the root one parent at a time,
+        so when a comparison raises it sits somewhere on the path from the last slot to the
+        root, and every parent it passed has moved down one step along that path.  Moving
+        those back up and dropping the last slot restores the heap exactly as it was, with no
+        comparison at all.
+        """
+        items = cast("list[Any]", self._items)
+        pos = len(items) - 1
+        if pos < 0:
+            return
+        path = [pos]
+        while items[pos] is not item:
+            if pos == 0:
+                return  # not in the heap: nothing was changed
+            pos = (pos - 1) >> 1
+            path.append(pos)
+        for j in range(len(path) - 1, 0, -1):
+            items[path[j]] = items[path[j - 1]]
+        items.pop()
 
 
 #: eventlet's name for :class:`SimpleQueue`.
