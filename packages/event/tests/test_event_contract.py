@@ -89,6 +89,32 @@ def test_waiting_on_a_fired_object_neither_yields_nor_queues_a_callback(kind: Ki
     assert ran == ["other"]
 
 
+@pytest.mark.parametrize(
+    "method",
+    ["run_callback", "run_callback_threadsafe", "call_later", "call_at", "switch", "_wake"],
+)
+def test_uncontended_calls_make_no_hub_call_even_when_a_hub_exists(
+    kind: Kind, method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    obj = kind.make()
+    hub = get_hub()
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"hub.{method} was called")
+
+    monkeypatch.setattr(hub, method, forbidden)
+    assert kind.outcome(obj, 0) == TIMED_OUT  # looking at an unset object
+    kind.fire(obj, "v")  # firing with nobody waiting
+    for timeout in (None, 0, 5, math.inf):
+        assert kind.wait(obj, timeout) == kind.expect("v")  # waiting on a fired object
+    if kind.rearm is not None:
+        kind.rearm(obj)
+        kind.fire(obj, "w")
+        assert kind.wait(obj, None) == kind.expect("w")
+    monkeypatch.undo()
+    assert_no_links(obj)
+
+
 # -- waking ------------------------------------------------------------------------------------
 
 
