@@ -75,6 +75,7 @@ _L_STATE = 4
 _L_CALLBACK = 5
 _L_TIMER = 6
 _monotonic = time.monotonic
+_heappush = heapq.heappush
 _get_ident = threading.get_ident
 
 #: How long an idle loop sleeps between checks that another thread still exists.
@@ -165,66 +166,66 @@ class CallbackHandle(list[Any]):
         return f"<CallbackHandle {'cancelled' if fn is None else _name(fn)}>"
 
 
-class TimerHandle:
+class TimerHandle(list[Any]):
     """A timer armed with :meth:`Hub.call_later` or :meth:`Hub.call_at`.
 
     ``ref`` says whether the timer keeps the loop alive (as in gevent): a loop whose only
     remaining timers are unref'd is idle, and a parked main greenlet gets :class:`LoopExit`.
     A timer belongs to the thread of its hub; cancel it from that thread.
+
+    The handle is itself the entry in the hub's heap, a list
+    ``[when, sequence, fn, args, hub or None, ref]``: heap order is deadline, then arming
+    order, compared in C, and arming a timer makes one object.
     """
 
-    __slots__ = ("_hub", "_ref", "args", "cancelled", "fn", "when")
+    __slots__ = ()
 
-    def __init__(
-        self,
-        hub: Hub,
-        when: float,
-        fn: Callable[..., object],
-        args: tuple[Any, ...],
-        ref: bool,
-    ) -> None:
-        self._hub: Hub | None = hub
-        self.when = when
-        self.fn = fn
-        self.args = args
-        self.cancelled = False
-        self._ref = ref
+    @property
+    def when(self) -> float:
+        """The deadline, on the hub's clock (:meth:`Hub.time`)."""
+        return self[0]  # type: ignore[no-any-return]
 
     @property
     def pending(self) -> bool:
         """True until the timer has fired or been cancelled."""
-        return self._hub is not None
+        return self[4] is not None
+
+    @property
+    def cancelled(self) -> bool:
+        """True if :meth:`cancel` stopped the timer before it fired."""
+        return self[4] is None and self[2] is None
 
     @property
     def ref(self) -> bool:
         """Whether this timer keeps the loop alive."""
-        return self._ref
+        return self[5]  # type: ignore[no-any-return]
 
     @ref.setter
     def ref(self, value: bool) -> None:
         value = bool(value)
-        hub = self._hub
-        if hub is not None and value != self._ref:
+        hub = self[4]
+        if hub is not None and value != self[5]:
             hub._nref += 1 if value else -1
-        self._ref = value
+        self[5] = value
 
     def cancel(self) -> None:
         """Stop the timer; a cancelled timer never fires.  Cancelling twice is harmless."""
-        hub = self._hub
+        hub = self[4]
         if hub is None:
             return
-        self._hub = None
-        self.cancelled = True
-        if self._ref:
+        self[4] = None
+        self[2] = None
+        if self[5]:
             hub._nref -= 1
         hub._ncancelled += 1
         if hub._ncancelled > 256 and hub._ncancelled * 2 > len(hub._timers):
             hub._compact_timers()
 
     def __repr__(self) -> str:
-        state = "pending" if self._hub is not None else "done"
-        ref = "" if self._ref else " unref"
-        return f"<TimerHandle {_name(self.fn)} when={self.when:.6f} {state}{ref}>"
+        state = "pending" if self[4] is not None else "done"
+        ref = "" if self[5] else " unref"
+        fn = "cancelled" if self[2] is None else _name(self[2])
+        return f"<TimerHandle {fn} when={self[0]:.6f} {state}{ref}>"
 
 
 def _name(fn: object) -> str:
@@ -472,7 +473,7 @@ class Hub(HubBase, greenlet):
         self._loop_greenlet = self
         # [fn, args] pairs; fn is None once cancelled.
         self._ready: deque[list[Any]] = deque()
-        self._timers: list[tuple[float, int, TimerHandle]] = []
+        self._timers: list[TimerHandle] = []
         self._seq = 0
         self._nref = 0
         self._ncancelled = 0
@@ -525,9 +526,18 @@ class Hub(HubBase, greenlet):
         Timers with the same deadline fire in the order they were armed.  ``ref=False`` makes
         a timer that does not keep the loop alive.
         """
-        if seconds.__class__ is not float or not seconds >= 0.0:
+        cls = seconds.__class__
+        if not ((cls is float or cls is int) and seconds >= 0):
             seconds = _check_delay(seconds, "seconds")
-        return self._arm(_monotonic() + seconds, fn, args, ref)
+        if not callable(fn):
+            _check_callable(fn)  # type: ignore[unreachable]
+        # _arm, inlined: this is every timed wait's path.
+        self._seq = seq = self._seq + 1
+        handle = TimerHandle((_monotonic() + seconds, seq, fn, args, self, ref))
+        _heappush(self._timers, handle)
+        if ref:
+            self._nref += 1
+        return handle
 
     def call_at(
         self, when: float, fn: Callable[..., object], *args: Any, ref: bool = True
@@ -611,15 +621,16 @@ class Hub(HubBase, greenlet):
     ) -> TimerHandle:
         if not callable(fn):
             _check_callable(fn)  # type: ignore[unreachable]
-        handle = TimerHandle(self, when, fn, args, ref)
-        self._seq += 1
-        heapq.heappush(self._timers, (when, self._seq, handle))
+        self._seq = seq = self._seq + 1
+        handle = TimerHandle((when, seq, fn, args, self, ref))
+        _heappush(self._timers, handle)
         if ref:
             self._nref += 1
         return handle
 
     def _compact_timers(self) -> None:
-        self._timers = [entry for entry in self._timers if not entry[2].cancelled]
+        # In place: the loop holds a reference to the list.
+        self._timers[:] = [handle for handle in self._timers if handle[4] is not None]
         heapq.heapify(self._timers)
         self._ncancelled = 0
 
@@ -763,19 +774,20 @@ class Hub(HubBase, greenlet):
     def _run_timers(self) -> None:
         timers = self._timers
         now = _monotonic()
+        heappop = heapq.heappop
         while timers and timers[0][0] <= now:
-            handle = heapq.heappop(timers)[2]
-            if handle.cancelled:
+            handle = heappop(timers)
+            if handle[4] is None:
                 self._ncancelled -= 1
                 continue
-            handle._hub = None
-            if handle._ref:
+            handle[4] = None
+            if handle[5]:
                 self._nref -= 1
+            fn = handle[2]
             try:
-                handle.fn(*handle.args)
+                fn(*handle[3])
             except BaseException as exc:  # noqa: BLE001 - reported, loop survives
-                self._callback_error(handle.fn, exc)
-            timers = self._timers  # a callback may have compacted the heap
+                self._callback_error(fn, exc)
 
     def _poll(self, timeout: float | None) -> None:
         sel = self._ensure_selector()
@@ -858,7 +870,11 @@ class ChaosHub(Hub):
             # Yield once before parking: something else may run (and even wake us) first.
             item: list[Any] = [current.switch, (_CHAOS_RESUME,)]
             self._ready.append(item)
-            result = Hub.switch(self, waiting_on)
+            try:
+                result = Hub.switch(self, waiting_on)
+            except BaseException:
+                item[0] = None  # thrown out while yielding: the resume must not come later
+                raise
             if result is not _CHAOS_RESUME:
                 item[0] = None  # woken for real while yielding: that is the wake-up
                 return result
