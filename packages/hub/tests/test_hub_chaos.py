@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from greensync.hub import TIMED_OUT, ChaosHub, Linkable, get_hub, sleep, spawn
-from greensync.hub.testing import Trace, assert_no_links, chaos, run_in_threads, spawn_all
+from greensync.hub import ChaosHub, get_hub, sleep, spawn
+from greensync.hub.testing import (
+    Permits,
+    Trace,
+    assert_no_links,
+    chaos,
+    run_in_threads,
+    spawn_all,
+)
 
 
 def _trace_under(seed: int) -> list[str]:
@@ -36,40 +43,13 @@ def test_seeds_explore_different_interleavings() -> None:
         assert sorted(trace) == sorted(f"{n}{i}" for n in "abcd" for i in range(3))
 
 
-class _Permits(Linkable):
-    __slots__ = ("count",)
-
-    def __init__(self, count: int) -> None:
-        super().__init__()
-        self.count = count
-
-    def ready(self) -> bool:
-        return self.count > 0
-
-    def acquire(self, timeout: float | None = None) -> bool:
-        with self._mutex:
-            if self.count > 0:
-                self.count -= 1
-                return True
-            link = self._enqueue_waiter()
-        return self._park(link, timeout) is not TIMED_OUT
-
-    def release(self) -> None:
-        with self._mutex:
-            self._reclaim(True)
-
-    def _reclaim(self, value: object) -> None:
-        if self._handoff(value) is None:
-            self.count += 1
-
-
 @pytest.mark.parametrize("seed", range(10))
 def test_handoff_stays_fifo_and_conserves_permits_under_chaos(seed: int) -> None:
     def body(_: int) -> tuple[list[int], list[int], int]:
         hub = chaos(seed)
         assert isinstance(get_hub(), ChaosHub)
         assert hub.seed == seed
-        permits = _Permits(0)
+        permits = Permits(0)
         order: list[int] = []
         began: list[int] = []
 

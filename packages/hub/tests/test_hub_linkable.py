@@ -5,15 +5,11 @@ from __future__ import annotations
 import gc
 import threading
 import tracemalloc
-from typing import Any
 
 import pytest
 
 from greensync.hub import (
-    TIMED_OUT,
-    Linkable,
     Waiter,
-    check_timeout,
     get_hub,
     iwait,
     sleep,
@@ -21,6 +17,7 @@ from greensync.hub import (
 )
 from greensync.hub._loop import _peek_hub
 from greensync.hub.testing import (
+    Permits,
     Trace,
     assert_no_links,
     pending_callbacks,
@@ -28,48 +25,6 @@ from greensync.hub.testing import (
     run_until_blocked,
     spawn_all,
 )
-
-
-class Permits(Linkable):
-    """A minimal semaphore written against the subclass protocol, as the lock package is."""
-
-    __slots__ = ("count",)
-
-    def __init__(self, count: int) -> None:
-        super().__init__()
-        self.count = count
-
-    def ready(self) -> bool:
-        return self.count > 0
-
-    def acquire(self, timeout: float | None = None) -> bool:
-        timeout = check_timeout(timeout)
-        with self._mutex:
-            if self.count > 0:
-                self.count -= 1
-                return True
-            link = self._enqueue_waiter()
-        return self._park(link, timeout) is not TIMED_OUT
-
-    def wait_ready(self, timeout: float | None = None) -> bool:
-        with self._mutex:
-            if self.count > 0:
-                return True
-            link = self._enqueue_listener()
-        return self._park(link, timeout) is not TIMED_OUT
-
-    def release(self) -> None:
-        with self._mutex:
-            self._give(True)
-
-    def _give(self, value: Any) -> None:
-        if self._handoff(value) is None:
-            self.count += 1
-            self._notify()
-
-    def _reclaim(self, value: Any) -> None:
-        self._give(value)
-
 
 # -- Waiter ---------------------------------------------------------------------------------
 

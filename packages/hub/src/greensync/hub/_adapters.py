@@ -100,7 +100,6 @@ class _AdapterHub(HubBase):
         self._init_base()
         self._npending = 0
         self._ntimers = 0
-        self._idle_waiters: list[greenlet] = []
         self._watching = False
 
     def __repr__(self) -> str:
@@ -225,22 +224,6 @@ class _AdapterHub(HubBase):
 
     def _pending(self) -> int:
         return self._npending
-
-    def _wait_idle(self, timeout: float | None) -> bool:
-        current = getcurrent()
-        if current is self._loop_greenlet:
-            raise RuntimeError("cannot block inside the hub: wait()")
-        self._idle_waiters.append(current)
-        timer = None
-        if timeout is not None:
-            timer = self.call_later(timeout, current.switch, False, ref=False)
-        try:
-            return bool(self.switch("the loop to finish"))
-        finally:
-            if timer is not None:
-                timer.cancel()
-            if current in self._idle_waiters:
-                self._idle_waiters.remove(current)
 
     def _wait_fd(self, fd: int, direction: int, timeout: float | None) -> None:
         current = getcurrent()

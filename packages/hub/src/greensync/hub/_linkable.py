@@ -163,6 +163,36 @@ def _abandon(link: _Link) -> None:
         return
 
 
+def _make_enqueue(line: int, doc: str) -> Callable[[Linkable], _Link]:
+    """Build ``_enqueue_waiter`` / ``_enqueue_listener``: one body, no extra call per wait."""
+
+    def enqueue(self: Linkable) -> _Link:
+        try:
+            hub: HubBase = _local.hub
+        except AttributeError:
+            hub = get_hub()
+        glet = getcurrent()
+        if glet is hub._loop_greenlet:
+            raise RuntimeError(
+                f"cannot block inside the hub: a hub callback must not wait on {self!r}"
+            )
+        link = [glet, hub, self, None, _WAITING, None, None]
+        lines = self._lines
+        if lines is None:
+            lines = self._lines = [None, None, 0]
+        queue = lines[line]
+        if queue is None:
+            # The hand-off line is served from the front: a deque.  Listeners are all woken
+            # together: a plain list, cheaper to make (see _Lines).
+            lines[line] = deque((link,)) if line == _WAITERS else [link]
+        else:
+            queue.append(link)
+        return link
+
+    enqueue.__doc__ = doc
+    return enqueue
+
+
 class Linkable(ABC):
     """The base of every primitive that can be waited on.
 
@@ -254,48 +284,12 @@ class Linkable(ABC):
 
     # -- the protocol for subclasses ---------------------------------------------------------
 
-    def _blocking_in_hub(self) -> RuntimeError:
-        return RuntimeError(
-            f"cannot block inside the hub: a hub callback must not wait on {self!r}"
-        )
-
-    def _enqueue_waiter(self) -> _Link:
-        """Queue the current greenlet to be handed a value.  Call with ``_mutex`` held."""
-        try:
-            hub: HubBase = _local.hub
-        except AttributeError:
-            hub = get_hub()
-        glet = getcurrent()
-        if glet is hub._loop_greenlet:
-            raise self._blocking_in_hub()
-        link = [glet, hub, self, None, _WAITING, None, None]
-        lines = self._lines
-        if lines is None:
-            self._lines = [deque((link,)), None, 0]
-        elif lines[_WAITERS] is None:
-            lines[_WAITERS] = deque((link,))
-        else:
-            lines[_WAITERS].append(link)
-        return link
-
-    def _enqueue_listener(self) -> _Link:
-        """Queue the current greenlet to be woken when ready.  Call with ``_mutex`` held."""
-        try:
-            hub: HubBase = _local.hub
-        except AttributeError:
-            hub = get_hub()
-        glet = getcurrent()
-        if glet is hub._loop_greenlet:
-            raise self._blocking_in_hub()
-        link = [glet, hub, self, None, _WAITING, None, None]
-        lines = self._lines
-        if lines is None:
-            self._lines = [None, [link], 0]
-        elif lines[_LISTENERS] is None:
-            lines[_LISTENERS] = [link]
-        else:
-            lines[_LISTENERS].append(link)
-        return link
+    _enqueue_waiter = _make_enqueue(
+        _WAITERS, "Queue the current greenlet to be handed a value.  Call with ``_mutex`` held."
+    )
+    _enqueue_listener = _make_enqueue(
+        _LISTENERS, "Queue the current greenlet to be woken when ready.  Call with ``_mutex`` held."
+    )
 
     def _park(self, link: _Link, timeout: float | None, waiting_on: object = None) -> Any:
         """Park until ``link`` is handed a value; return it, or :data:`TIMED_OUT`.

@@ -138,6 +138,15 @@ def check_timeout(timeout: object, name: str = "timeout") -> float | None:
     raise ValueError(f"`{name}` must be a non-negative number or None, got {timeout!r}")
 
 
+def _check_when(when: object) -> float:
+    """Validate a deadline for ``call_at`` and return it as a float."""
+    if isinstance(when, bool) or not isinstance(when, (int, float)):
+        raise TypeError(f"`when` must be a number, got {type(when).__name__} {when!r}")
+    if math.isnan(when):
+        raise ValueError("`when` must be a number, got nan")
+    return float(when)
+
+
 def _check_callable(fn: object, name: str = "fn") -> None:
     if not callable(fn):
         raise TypeError(f"`{name}` must be callable, got {type(fn).__name__} {fn!r}")
@@ -265,6 +274,7 @@ class HubBase:
         # Batched wake-ups of the waiter protocol (see _linkable): one callback per batch.
         self._wakes = deque()
         self._wake_pending = False
+        self._idle_waiters: list[greenlet] = []
         self.closed = False
 
     @property
@@ -296,11 +306,7 @@ class HubBase:
 
     def call_at(self, when: float, fn: Callable[..., object], *args: Any, ref: bool = True) -> Any:
         """Call ``fn(*args)`` in the hub once :meth:`time` reaches ``when``."""
-        if isinstance(when, bool) or not isinstance(when, (int, float)):
-            raise TypeError(f"`when` must be a number, got {type(when).__name__} {when!r}")
-        if math.isnan(when):
-            raise ValueError("`when` must be a number, got nan")
-        return self.call_later(max(0.0, float(when) - self.time()), fn, *args, ref=ref)
+        return self.call_later(max(0.0, _check_when(when) - self.time()), fn, *args, ref=ref)
 
     def switch(self, waiting_on: object = None) -> Any:
         """Park the current greenlet until something switches back to it; return what it got.
@@ -345,8 +351,25 @@ class HubBase:
         raise NotImplementedError(f"{type(self).__name__} does not implement fd waits")
 
     def _wait_idle(self, timeout: float | None) -> bool:
-        """Park until the loop has nothing left to run; False if ``timeout`` passed first."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement wait()")
+        """Park until the loop has nothing left to run; False if ``timeout`` passed first.
+
+        The loop switches every greenlet in ``_idle_waiters`` with True when it runs out of
+        work (instead of raising LoopExit in the main greenlet).
+        """
+        current = getcurrent()
+        if current is self._loop_greenlet:
+            raise RuntimeError("cannot block inside the hub: wait()")
+        self._idle_waiters.append(current)
+        timer = None
+        if timeout is not None:
+            timer = self.call_later(timeout, current.switch, False, ref=False)
+        try:
+            return bool(self.switch("the loop to finish"))
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if current in self._idle_waiters:
+                self._idle_waiters.remove(current)
 
     def _pending(self) -> int:
         """How many callbacks are queued to run (for the testing helpers)."""
@@ -485,7 +508,6 @@ class Hub(HubBase, greenlet):
         self._fd_waiters: dict[int, list[greenlet | None]] = {}
         self._nfds = 0
         self._wake_handle: list[Any] = [self._run_wakes, ()]
-        self._idle_waiters: list[greenlet] = []
         self._shuffle_turn: Callable[[deque[list[Any]], int], None] | None = None
 
     # -- public API -------------------------------------------------------------------------
@@ -543,12 +565,7 @@ class Hub(HubBase, greenlet):
         self, when: float, fn: Callable[..., object], *args: Any, ref: bool = True
     ) -> TimerHandle:
         """Call ``fn(*args)`` in the hub once :meth:`time` reaches ``when``."""
-        if when.__class__ is not float or when != when:
-            if isinstance(when, bool) or not isinstance(when, (int, float)):
-                raise TypeError(f"`when` must be a number, got {type(when).__name__} {when!r}")
-            if math.isnan(when):
-                raise ValueError("`when` must be a number, got nan")
-        return self._arm(float(when), fn, args, ref)
+        return self._arm(_check_when(when), fn, args, ref)
 
     def switch(self, waiting_on: object = None) -> Any:
         """Park the current greenlet until something switches back to it; return what it got.
@@ -597,22 +614,6 @@ class Hub(HubBase, greenlet):
 
     def _pending(self) -> int:
         return len(self._ready) + len(self._threadsafe)
-
-    def _wait_idle(self, timeout: float | None) -> bool:
-        current = getcurrent()
-        if current is self:
-            raise RuntimeError("cannot block inside the hub: wait()")
-        self._idle_waiters.append(current)
-        timer = None
-        if timeout is not None:
-            timer = self.call_later(timeout, current.switch, False, ref=False)
-        try:
-            return bool(self.switch("the loop to finish"))
-        finally:
-            if timer is not None:
-                timer.cancel()
-            if current in self._idle_waiters:
-                self._idle_waiters.remove(current)
 
     # -- internals shared with the rest of greensync.hub ------------------------------------
 

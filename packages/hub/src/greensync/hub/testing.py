@@ -10,7 +10,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from ._loop import ChaosHub, HubBase, _peek_hub, get_hub
+from ._linkable import TIMED_OUT, Linkable
+from ._loop import ChaosHub, HubBase, _peek_hub, check_timeout, get_hub
 from ._task import Task, sleep, spawn
 
 __all__ = [
@@ -147,3 +148,60 @@ def chaos(seed: int | str) -> ChaosHub:
     hub = ChaosHub(seed)
     _local.hub = hub
     return hub
+
+
+class Permits(Linkable):
+    """A minimal semaphore written against the waiter protocol, for tests of the hub's machinery.
+
+    Tests of a package that may not import greensync.lock (the timeout package, the hub
+    itself) park on this when they need a hand-off line (:meth:`acquire`) and a listener line
+    (:meth:`wait_ready`) with the protocol's rules: FIFO hand-off, reserved permits, a permit
+    handed to a waiter that left going back through ``_reclaim``.  ``reclaimed`` counts those
+    give-backs, so a test can show that a race really happened.
+    """
+
+    __slots__ = ("count", "reclaimed")
+
+    def __init__(self, count: int = 0) -> None:
+        super().__init__()
+        self.count = count
+        self.reclaimed = 0
+
+    def __repr__(self) -> str:
+        return f"<Permits count={self.count} waiters={self.linkcount()}>"
+
+    def ready(self) -> bool:
+        return self.count > 0
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        """Take a permit, parking FIFO until one is handed over; False on timeout."""
+        timeout = check_timeout(timeout)
+        with self._mutex:
+            if self.count > 0:
+                self.count -= 1
+                return True
+            link = self._enqueue_waiter()
+        return self._park(link, timeout) is not TIMED_OUT
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Park until a permit is free, without taking it; False on timeout."""
+        timeout = check_timeout(timeout)
+        with self._mutex:
+            if self.count > 0:
+                return True
+            link = self._enqueue_listener()
+        return self._park(link, timeout) is not TIMED_OUT
+
+    def release(self) -> None:
+        """Hand a permit to the first waiter, or put it back."""
+        with self._mutex:
+            self._give(True)
+
+    def _give(self, permit: object) -> None:
+        if self._handoff(permit) is None:
+            self.count += 1
+            self._notify()
+
+    def _reclaim(self, permit: object) -> None:
+        self.reclaimed += 1
+        self._give(permit)
