@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import gc
 import random
+import sys
 import threading
 import time
 import tracemalloc
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,11 +56,27 @@ def report(line: str) -> None:
     print(f"\n[event stress] {line}")
 
 
+@pytest.fixture
+def eager_gil() -> Iterator[float]:
+    """Hand the GIL between threads every 10 us instead of every 5 ms, as CPython's own thread
+    tests do: threads then interleave inside the primitives' check-then-act sequences, not
+    only between whole batches of greenlet work."""
+    interval = 1e-5
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(interval)
+    try:
+        yield interval
+    finally:
+        sys.setswitchinterval(previous)
+
+
 # -- threads -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("scale", SCALES)
-def test_shared_event_under_mixed_operations_from_many_threads(scale: Scale) -> None:
+def test_shared_event_under_mixed_operations_from_many_threads(
+    scale: Scale, eager_gil: float
+) -> None:
     """Greenlets in every thread wait (with and without timeouts), set, clear and look at one
     Event.  A lost wake-up shows as a deadlock, because of one rule: a greenlet that cleared
     the flag sets it again before it next waits without a timeout (and sets it last thing).
@@ -123,8 +140,49 @@ def test_shared_event_under_mixed_operations_from_many_threads(scale: Scale) -> 
 
 
 @pytest.mark.parametrize("scale", SCALES)
+def test_tokens_passed_around_rings_of_events_across_threads_are_never_lost(
+    scale: Scale, eager_gil: float
+) -> None:
+    """The classic lost-wake-up detector, on Events.  Each ring has one greenlet in every
+    thread and one token: greenlet ``t`` waits for its Event, clears it and sets the next
+    thread's.  Nobody else ever sets those Events, so a single lost wake-up stops its ring for
+    good (the wait below then times out and names the ring), and every hop crosses a thread."""
+    rings = scale.greenlets
+    laps = max(1, scale.operations // (rings * scale.threads))
+    events = [[Event() for _ in range(scale.threads)] for _ in range(rings)]
+    for ring in events:
+        ring[0].set()  # the token starts in thread 0
+
+    def thread(index: int) -> int:
+        def member(ring: int) -> int:
+            mine, following = events[ring][index], events[ring][(index + 1) % scale.threads]
+            for lap in range(laps):
+                assert mine.wait(60), f"ring {ring} lost its token at lap {lap}, thread {index}"
+                mine.clear()
+                following.set()
+            return laps
+
+        return sum(task.get() for task in spawn_all(member, range(rings)))
+
+    started = time.perf_counter()
+    hops = run_in_threads(thread, scale.threads, timeout=100, what="the rings of Events")
+    total = rings * laps * scale.threads
+    elapsed = time.perf_counter() - started
+    assert hops == [rings * laps] * scale.threads
+    # Every token went round `laps` times and is back where it started.
+    assert [[ev.is_set() for ev in ring] for ring in events] == [
+        [True] + [False] * (scale.threads - 1)
+    ] * rings
+    assert_no_links(*(ev for ring in events for ev in ring))
+    report(
+        f"rings, {scale} greenlets: {rings} rings x {laps} laps = {total} cross-thread hops "
+        f"(each a wait, a clear and a set: {3 * total} event operations) in {elapsed:.2f}s"
+    )
+
+
+@pytest.mark.parametrize("scale", SCALES)
 def test_requests_and_replies_through_an_event_doorbell_conserve_every_item(
-    scale: Scale,
+    scale: Scale, eager_gil: float
 ) -> None:
     """Clients in every thread queue a request with a fresh AsyncResult or ValueEvent for the
     reply and ring one shared Event; one server greenlet per thread waits on the doorbell,
