@@ -42,16 +42,9 @@ def stale_wake_ups(seed: int) -> list[object]:
 
 
 @pytest.mark.builtin_hub
-@pytest.mark.xfail(
-    reason=(
-        "hub: ChaosHub.switch leaves its yield's resume callback queued when an exception is "
-        "thrown in during the yield (fix: clear item[0] in an except BaseException around the "
-        "first Hub.switch); remove this marker and CHAOS_STALE_RESUME in "
-        "test_timeout_contract.py once fixed"
-    ),
-    strict=False,
-)
 def test_a_timeout_during_the_chaos_yield_leaves_no_stale_wake_up() -> None:
+    # Found a ChaosHub bug (fixed in the hub): a Timeout thrown in while the greenlet yielded
+    # before parking left the yield's resume queued, to wake the greenlet's next wait early.
     found: dict[int, object] = {}
     for seed in SEEDS:
         wrong = run_in_threads(functools.partial(_stale_wake_ups_in_thread, seed), 1)[0]

@@ -13,7 +13,6 @@ test_timeout_races.py.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -96,20 +95,9 @@ def test_with_timeout_around_a_wait_returns_its_value_and_leaves_it_clean(kind: 
     assert_still_works(kind)
 
 
-#: The chaos scheduler of the hub (0.1.0 as of this writing) leaves the resume callback of its
-#: "yield once before parking" queued when an exception -- here a Timeout -- is thrown into the
-#: greenlet during that yield; the stale resume later wakes the greenlet's *next* wait with no
-#: value.  Fixed in the hub by clearing the resume in an ``except BaseException`` around the
-#: yield in ``ChaosHub.switch``; drop these markers then (test_timeout_chaos.py proves it).
-CHAOS_STALE_RESUME = pytest.mark.xfail(
-    bool(os.environ.get("GREENSYNC_CHAOS")),
-    reason="hub: ChaosHub.switch leaves a stale resume when a timeout arrives while it yields",
-    strict=False,
-)
-
-
-@CHAOS_STALE_RESUME
 def test_after_a_timeout_the_next_wait_is_woken_only_by_its_own_wake_up(kind: Any) -> None:
+    # Under the chaos scheduler the timeout may arrive while the greenlet yields before
+    # parking; nothing of that yield may wake the greenlet's next wait.
     got: list[str] = []
 
     def waiter() -> None:

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 import weakref
 from collections.abc import Callable
 from types import TracebackType
@@ -53,7 +54,7 @@ from typing import Any, ClassVar, Final, Literal, Self, TypeAlias, TypeVar, over
 
 from greenlet import getcurrent, greenlet
 
-from greensync.hub import CallbackHandle, check_timeout, get_hub
+from greensync.hub import CallbackHandle, Hub, check_timeout, get_hub
 
 __all__ = ["Timeout", "with_timeout"]
 
@@ -77,6 +78,22 @@ _raised_by: weakref.WeakValueDictionary[int, Timeout] = weakref.WeakValueDiction
 
 #: How far along ``__context__`` to look for an outer timeout (chains are short in practice).
 _MAX_CONTEXT_DEPTH: Final = 64
+
+
+#: The largest int that converts to a float; anything beyond is a bad ``seconds``.
+_MAX_INT: Final = int(sys.float_info.max)
+
+
+def _check_seconds(seconds: object) -> float | None:
+    """Validate ``seconds`` off the fast path: ``check_timeout``, plus ints beyond a float."""
+    if isinstance(seconds, int) and not isinstance(seconds, bool) and abs(seconds) > _MAX_INT:
+        # float() would raise a bare OverflowError, and the repr may be thousands of digits.
+        what = "a negative int" if seconds < 0 else "an int too large for a float"
+        raise ValueError(
+            f"`seconds` must be a non-negative number or None, got {what} "
+            f"({seconds.bit_length()} bits)"
+        )
+    return check_timeout(seconds, "seconds")
 
 
 class _Missing:
@@ -134,8 +151,8 @@ class Timeout(BaseException):
     A timeout that was cancelled, closed or whose block has ended never fires.
 
     A Timeout belongs to the greenlet that started it and to that greenlet's thread; start,
-    cancel and close it from that thread.  It may be started again once it is no longer
-    pending.
+    cancel and close it from that thread (cancelling a pending one from another thread is a
+    ``RuntimeError``).  It may be started again, in any thread, once it is no longer pending.
 
     Differences: unlike eventlet's, constructing a Timeout does not start it (as in gevent).
     Unlike gevent's, ``close()`` is the same as ``cancel()`` (the timeout may be started
@@ -150,7 +167,7 @@ class Timeout(BaseException):
 
     Raises:
         TypeError: ``seconds`` is not a number, or ``exception`` is not an exception.
-        ValueError: ``seconds`` is negative or NaN.
+        ValueError: ``seconds`` is negative, NaN, or an int too large for a float.
     """
 
     __slots__ = (
@@ -178,12 +195,12 @@ class Timeout(BaseException):
         number: object = seconds
         if number.__class__ is float and 0.0 <= seconds < _INF:  # type: ignore[operator]
             delay = seconds
-        elif number.__class__ is int and seconds >= 0:  # type: ignore[operator]
+        elif number.__class__ is int and 0 <= seconds <= _MAX_INT:  # type: ignore[operator]
             delay = float(seconds)  # type: ignore[arg-type]
         elif seconds is None:
             delay = None
         else:
-            delay = check_timeout(seconds, "seconds")
+            delay = _check_seconds(seconds)
         if exception is not None and exception is not False:
             _check_exception(exception)
         self._seconds = seconds
@@ -220,10 +237,12 @@ class Timeout(BaseException):
 
     @ref.setter
     def ref(self, value: bool) -> None:
-        self._ref = value = bool(value)
+        value = bool(value)
         handle = self._handle
         if handle is not None and not isinstance(handle, CallbackHandle):
+            self._check_thread("change `ref` of")
             handle.ref = value
+        self._ref = value
 
     # -- starting and stopping --------------------------------------------------------------
 
@@ -256,10 +275,8 @@ class Timeout(BaseException):
         A timeout with ``seconds=None`` arms nothing (and does not create a hub).
 
         Raises:
-            RuntimeError: the timeout is already pending, or this is called inside the
-                built-in hub (a hub callback cannot block, so nothing could be timed out).
-                Adapter hubs cannot be told apart from their loop greenlet through the hub's
-                public API; there, a timeout started in the loop is dropped when it fires.
+            RuntimeError: the timeout is already pending, or this is called inside the hub
+                (a hub callback cannot block, so nothing could be timed out).
         """
         if self._handle is not None:
             raise RuntimeError(f"{self!r} is already pending: cancel it before starting it again")
@@ -270,7 +287,7 @@ class Timeout(BaseException):
             return self
         hub = get_hub()
         glet = getcurrent()
-        if isinstance(hub, greenlet) and glet is hub:
+        if glet is hub if isinstance(hub, Hub) else glet is hub.loop_greenlet:
             raise RuntimeError(
                 "cannot start a Timeout inside the hub: a hub callback must not block"
             )
@@ -287,19 +304,46 @@ class Timeout(BaseException):
     def cancel(self) -> None:
         """Disarm the timeout; it never fires after this.  Harmless if it is not pending.
 
-        A cancelled timeout may be started again.
+        Any greenlet of the thread that started it may cancel it.  A cancelled timeout may be
+        started again.
+
+        Raises:
+            RuntimeError: the timeout is pending in another OS thread (its timer belongs to
+                that thread's hub, which only that thread may touch); it stays pending.
         """
         handle = self._handle
         if handle is not None:
+            self._check_thread("cancel")
             self._handle = None
             handle.cancel()
         if self._expiry is not None:
             self._clear_expiry()
 
+    def _check_thread(self, action: str) -> None:
+        """Raise RuntimeError unless the current greenlet is in the thread that started us."""
+        owner = self._owner
+        current = getcurrent()
+        if owner is current or owner is None:
+            return
+        # A greenlet's parent chain ends at its thread's main greenlet, and greenlet forbids
+        # parents in other threads: equal roots mean the same thread.
+        while owner.parent is not None:
+            owner = owner.parent
+        while current.parent is not None:
+            current = current.parent
+        if owner is not current:
+            raise RuntimeError(
+                f"cannot {action} {self!r} from another thread: it is pending in the thread "
+                "that started it, and only that thread may touch its timer"
+            )
+
     def close(self) -> None:
         """Disarm the timeout: the same as :meth:`cancel` (gevent's spelling).
 
         Unlike gevent, a closed timeout may be started again.
+
+        Raises:
+            RuntimeError: the timeout is pending in another OS thread (see :meth:`cancel`).
         """
         self.cancel()
 
@@ -307,7 +351,7 @@ class Timeout(BaseException):
         """Start the timeout (unless it is already pending) and return it.
 
         Raises:
-            RuntimeError: it is pending in another greenlet.
+            RuntimeError: it is pending in another greenlet, or this is called inside the hub.
         """
         # start(), inlined: this is the hot path.
         if self._handle is not None:
@@ -321,7 +365,7 @@ class Timeout(BaseException):
             return self
         hub = get_hub()
         glet = getcurrent()
-        if isinstance(hub, greenlet) and glet is hub:
+        if glet is hub if isinstance(hub, Hub) else glet is hub.loop_greenlet:
             raise RuntimeError(
                 "cannot start a Timeout inside the hub: a hub callback must not block"
             )
@@ -430,10 +474,15 @@ def _fire(timeout: Timeout, glet: greenlet) -> None:
             raised = exception()
         except Exception as exc:  # noqa: BLE001 - the class needs arguments: raise why instead
             raised = exc
-    if glet is getcurrent():
-        # Started inside the loop greenlet of a hub that could not be told apart from the
-        # greenlets it runs (an adapter hub): there is nowhere to raise it.
+    if glet.dead or glet is getcurrent():
+        # Its greenlet has finished (a timeout started by hand and never cancelled), or --
+        # defensively -- it is the loop itself, which start() refuses: nowhere to raise it,
+        # and nothing to remember.
         return
+    if raised.__traceback__ is not None:
+        # Raised before (a reused Timeout, a shared exception instance): raising it again would
+        # append to that old traceback, keeping every earlier frame alive, firing after firing.
+        raised.__traceback__ = None
     timeout._expiry = (raised, glet, _tick())
     if raised is not timeout:
         _raised_by[id(raised)] = timeout
@@ -498,7 +547,8 @@ def with_timeout(
     Raises:
         Timeout: the call timed out and no ``timeout_value`` was given.
         TypeError: ``func`` is not callable, or ``seconds`` is not a number.
-        ValueError: ``seconds`` is negative.
+        ValueError: ``seconds`` is negative, NaN or too large.
+        RuntimeError: called inside the hub with a finite ``seconds``.
     """
     if not callable(func):
         raise TypeError(f"`func` must be callable, got {type(func).__name__} {func!r}")
@@ -514,5 +564,10 @@ def with_timeout(
         if timeout._settle(exc) and timeout_value is not _MISSING:
             return timeout_value
         raise
-    timeout.cancel()
+    handle = timeout._handle
+    if handle is not None:
+        timeout._handle = None
+        handle.cancel()
+    if timeout._expiry is not None:
+        timeout._clear_expiry()
     return result
