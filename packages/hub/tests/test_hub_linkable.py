@@ -389,3 +389,32 @@ def test_iwait_over_linkables_reports_in_readiness_order() -> None:
     got = list(iwait([a, b, c], count=2))
     assert got == [c, b]
     assert_no_links(a, b, c)
+
+
+def test_unlink_after_ready_but_before_the_callback_ran_prevents_the_call() -> None:
+    permits = Permits(0)
+    seen: list[object] = []
+    permits.rawlink(seen.append)
+    permits.release()  # due now, queued in the hub's wake batch
+    permits.unlink(seen.append)
+    sleep(0)
+    assert seen == []
+    assert permits.linkcount() == 0
+
+
+def test_dead_records_do_not_keep_their_greenlets() -> None:
+    import weakref
+
+    permits = Permits(0)
+    blocker = spawn(permits.acquire)  # keeps the line alive, so dead records stay in it
+    run_until_blocked()
+    refs = []
+    for _ in range(5):
+        task = spawn(permits.acquire, 0.0)
+        task.join()
+        refs.append(weakref.ref(task))
+        del task
+    gc.collect()
+    assert [ref() for ref in refs] == [None] * 5
+    permits.release()
+    blocker.join()

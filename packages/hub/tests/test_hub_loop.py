@@ -542,3 +542,9 @@ def test_blocking_python_exception_in_task_is_reported(
     assert "task went wrong" in err
     assert isinstance(task.exception, RuntimeError)
     assert not task.successful()
+
+
+def test_huge_int_timeouts_mean_forever_not_overflow() -> None:
+    assert check_timeout(10**400) is None
+    with pytest.raises(ValueError, match="`timeout`"):
+        check_timeout(-(10**400))

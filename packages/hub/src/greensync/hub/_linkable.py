@@ -73,6 +73,7 @@ from ._loop import (
     HubBase,
     _greenlet_switch,
     _local,
+    _peek_hub,
     _Throw,
     check_timeout,
     get_hub,
@@ -132,11 +133,12 @@ def _expire(link: _Link) -> None:
             if link[_L_STATE] != _WAITING or link[_L_TIMER] is None:
                 return
             link[_L_STATE] = _DONE
+            glet = link[_L_GLET]
+            link[_L_GLET] = None  # the dead record stays in its line until compacted
             owner._forget()
         finally:
             mutex.release()
         break
-    glet = link[_L_GLET]
     if glet is not None:
         glet.switch(TIMED_OUT)
 
@@ -152,6 +154,7 @@ def _abandon(link: _Link) -> None:
                 continue
             state = link[_L_STATE]
             link[_L_STATE] = _DONE
+            link[_L_GLET] = None  # the dead record must not keep the greenlet alive
             if state == _WAITING:
                 owner._forget()
             elif state == _HANDED and link[_L_VALUE] is not _NOTIFIED:
@@ -259,17 +262,32 @@ class Linkable(ABC):
             mutex.release()
 
     def unlink(self, callback: Callable[[Any], object]) -> None:
-        """Remove every registration of ``callback`` made with :meth:`rawlink`."""
+        """Remove every registration of ``callback`` made with :meth:`rawlink`.
+
+        A callback that was already due (the object became ready) but has not run yet is not
+        called either, when it was registered in this thread.
+        """
         mutex = self._mutex
         mutex.acquire()
         try:
             lines = self._lines
-            if lines is None or not lines[_LISTENERS]:
-                return
-            for link in lines[_LISTENERS]:
-                if link[_L_STATE] == _WAITING and link[_L_CALLBACK] == callback:
-                    link[_L_STATE] = _DONE
-                    self._forget()
+            if lines is not None and lines[_LISTENERS]:
+                for link in lines[_LISTENERS]:
+                    if link[_L_STATE] == _WAITING and link[_L_CALLBACK] == callback:
+                        link[_L_STATE] = _DONE
+                        self._forget()
+            # Already notified but not yet called (queued in this thread's wake batch): as in
+            # gevent, unlinking still prevents the call.
+            hub = _peek_hub()
+            if hub is not None and hub._wakes:
+                for link in list(hub._wakes):
+                    if (
+                        link[_L_OWNER] is self
+                        and link[_L_STATE] == _HANDED
+                        and link[_L_CALLBACK] is not None
+                        and link[_L_CALLBACK] == callback
+                    ):
+                        link[_L_STATE] = _DONE
         finally:
             mutex.release()
 

@@ -132,7 +132,11 @@ def check_timeout(timeout: object, name: str = "timeout") -> float | None:
             f"`{name}` must be a non-negative number or None, got {type(timeout).__name__} "
             f"{timeout!r}"
         )
-    value = float(timeout)  # type: ignore[arg-type]
+    try:
+        value = float(timeout)  # type: ignore[arg-type]
+    except OverflowError:
+        # An int too large for a float: longer than anything can wait, so forever if positive.
+        value = math.inf if timeout > 0 else -math.inf  # type: ignore[operator]
     if value >= 0.0:
         return None if value == math.inf else value
     raise ValueError(f"`{name}` must be a non-negative number or None, got {timeout!r}")
