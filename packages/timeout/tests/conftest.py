@@ -13,7 +13,8 @@ cannot import each other:
 * ``kind`` runs a test once per kind of hub-level wait a Timeout can interrupt (``WAIT_KINDS``);
 * ``reported`` records what the hub reports through ``handle_error`` (a Timeout that escapes a
   task is stored on the task and reported there);
-* ``exact`` is False under the chaos scheduler, where only the protocol's promises hold.
+* ``timers`` and ``heap_size`` count the built-in hub's armed timers and heap entries (for
+  tests marked ``builtin_hub``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import pytest
 
 from greensync.hub import (
     TIMED_OUT,
-    ChaosHub,
     Hub,
     Linkable,
     Task,
@@ -76,12 +76,6 @@ def reported() -> Iterator[list[tuple[object, BaseException]]]:
     setattr(hub, "handle_error", record)  # noqa: B010 - mypy: assigning to a method
     yield seen
     delattr(hub, "handle_error")
-
-
-@pytest.fixture
-def exact() -> bool:
-    """True unless the chaos scheduler runs: then only the protocol's promises may be asserted."""
-    return not isinstance(get_hub(), ChaosHub)
 
 
 def armed_timers() -> int:

@@ -11,6 +11,7 @@ bound is generous, so only growth that scales with the count fails.
 from __future__ import annotations
 
 import gc
+import os
 import traceback
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from greensync.hub import Waiter, sleep, spawn
+from greensync.hub import Waiter, get_hub, iwait, sleep, spawn
 from greensync.hub.testing import assert_no_links
 from greensync.timeout import Timeout, with_timeout
 from greensync.timeout._timeout import _raised_by
@@ -306,3 +307,36 @@ def test_a_timeout_fired_again_and_again_does_not_grow_its_traceback(exception: 
             raised = exc
         depths.append(len(traceback.extract_tb(raised.__traceback__)))
     assert len(set(depths)) == 1, depths
+
+
+@pytest.mark.builtin_hub
+def test_a_timeout_cutting_short_a_wait_with_its_own_timeout_leaves_neither_timer_armed(
+    items_cls: Any, timers: Callable[[], int]
+) -> None:
+    sleep(0)
+    armed = timers()
+    items = items_cls()
+    waiter: Waiter[None] = Waiter()
+    gate: Waiter[None] = Waiter()
+    task = spawn(gate.get)
+    r, w = os.pipe()
+    waits: list[Callable[[], object]] = [
+        lambda: waiter.get(timeout=10),
+        lambda: items.get(timeout=10),
+        lambda: get_hub().wait_readable(r, timeout=10),
+        lambda: task.join(timeout=10),
+        lambda: task.get(timeout=10),
+        lambda: list(iwait([items, waiter], timeout=10)),
+        lambda: sleep(10),
+    ]
+    try:
+        for wait in waits:
+            with Timeout(0.001, False):
+                wait()
+            assert timers() == armed, wait
+    finally:
+        os.close(r)
+        os.close(w)
+        gate.switch(None)
+        task.join()
+    assert_no_links(items, waiter, gate)
