@@ -418,3 +418,18 @@ def test_dead_records_do_not_keep_their_greenlets() -> None:
     assert [ref() for ref in refs] == [None] * 5
     permits.release()
     blocker.join()
+
+
+def test_a_waiter_whose_thread_ended_is_never_handed_a_value() -> None:
+    permits = Permits(0)
+
+    def body(_: int) -> int:
+        spawn(permits.acquire)  # parks, and is still parked when its thread ends
+        run_until_blocked()
+        return permits.linkcount()
+
+    assert run_in_threads(body, 1) == [1]
+    gc.collect()
+    permits.release()  # must not go to the greenlet of the dead thread
+    assert permits.count == 1
+    assert permits.acquire(timeout=0) is True

@@ -356,9 +356,14 @@ class Linkable(ABC):
         while waiters:
             link = waiters.popleft()
             if link[_L_STATE] == _WAITING:
+                hub = link[_L_HUB]
+                if hub.closed:
+                    # Its thread ended (or its hub was destroyed): nobody will ever run it.
+                    link[_L_STATE] = _DONE
+                    continue
                 link[_L_STATE] = _HANDED
                 link[_L_VALUE] = value
-                link[_L_HUB]._wake(link)
+                hub._wake(link)
                 return link[_L_GLET]  # type: ignore[no-any-return]
             lines[_DEAD] -= 1
         return None
@@ -400,6 +405,9 @@ class Linkable(ABC):
         for link in listeners:
             if link[_L_STATE] != _WAITING:
                 dead += 1
+                continue
+            if link[_L_HUB].closed:  # its thread is gone
+                link[_L_STATE] = _DONE
                 continue
             link[_L_STATE] = _HANDED
             link[_L_VALUE] = _NOTIFIED

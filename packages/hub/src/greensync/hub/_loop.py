@@ -899,13 +899,33 @@ def _default_factory() -> HubBase:
 _factory: Callable[[], HubBase] = _default_factory
 
 
+class _ThreadEnd:
+    """Kept in the thread-local next to the hub: when the thread ends, its locals go, and this
+    marks the hub closed, so primitives shared with other threads stop handing values to
+    greenlets that can never run again."""
+
+    __slots__ = ("hub",)
+
+    def __init__(self, hub: HubBase) -> None:
+        self.hub = hub
+
+    def __del__(self) -> None:
+        self.hub.closed = True
+
+
 def get_hub() -> HubBase:
     """Return this thread's hub, creating it on first use."""
     try:
         return _local.hub  # type: ignore[no-any-return]
     except AttributeError:
-        hub = _local.hub = _factory()
-        return hub
+        return _install(_factory())
+
+
+def _install(hub: HubBase) -> HubBase:
+    """Make ``hub`` this thread's hub."""
+    _local.hub = hub
+    _local.end = _ThreadEnd(hub)
+    return hub
 
 
 def use(name: str) -> None:

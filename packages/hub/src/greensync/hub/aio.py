@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ._adapters import AsyncioHub
-from ._loop import _local, _peek_hub, check_timeout
+from ._loop import _install, _peek_hub, check_timeout
 from ._task import _check_linkable, spawn
 
 __all__ = ["bind_running_loop", "run_greenlet", "wait_ready"]
@@ -43,7 +43,8 @@ def bind_running_loop() -> AsyncioHub:
     loop = asyncio.get_running_loop()
     hub = _peek_hub()
     if hub is None:
-        hub = _local.hub = AsyncioHub(loop)
+        hub = AsyncioHub(loop)
+        _install(hub)
         return hub
     if isinstance(hub, AsyncioHub):
         if hub.loop is loop:
@@ -51,7 +52,8 @@ def bind_running_loop() -> AsyncioHub:
         if hub.loop.is_closed():
             # A previous asyncio.run() in this thread is over; its hub has nothing left.
             hub.destroy()
-            hub = _local.hub = AsyncioHub(loop)
+            hub = AsyncioHub(loop)
+            _install(hub)
             return hub
     raise RuntimeError(
         f"this thread already runs the greensync hub {hub!r}, not one bound to the running "

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from ._linkable import TIMED_OUT, Linkable
-from ._loop import ChaosHub, HubBase, _peek_hub, check_timeout, get_hub
+from ._loop import ChaosHub, HubBase, _install, _peek_hub, check_timeout, get_hub
 from ._task import Task, sleep, spawn
 
 __all__ = [
@@ -118,12 +118,11 @@ def run_with_hub(name: str, fn: Callable[[], T], timeout: float = 60.0) -> T:
     returned and re-raises what it raised.
     """
     from ._adapters import resolve
-    from ._loop import _local
 
     factory = resolve(name)
 
     def body(_: int) -> T:
-        _local.hub = factory()
+        _install(factory())
         return fn()
 
     return run_in_threads(body, 1, timeout=timeout, what=f"the {name} hub")[0]  # type: ignore[return-value]
@@ -140,13 +139,11 @@ def chaos(seed: int | str) -> ChaosHub:
     Raises:
         RuntimeError: the thread already has a hub.
     """
-    from ._loop import _local
-
     existing = _peek_hub()
     if existing is not None:
         raise RuntimeError(f"this thread already runs {existing!r}: call chaos() first")
     hub = ChaosHub(seed)
-    _local.hub = hub
+    _install(hub)
     return hub
 
 
