@@ -1,17 +1,21 @@
 """What the suite measures: workloads, backends, targets, and the checks every run must pass.
 
-Every backend module (``bench_<backend>.py``) implements the workloads listed here as functions
-``run(n) -> Outcome``: set up outside the timed region, time the workload itself, then check its
-outcome (again outside the timed region).  A run whose check fails carries an ``error`` and is
-reported as invalid, never as fast.
+Every backend module (``bench_<backend>.py``) provides the workloads listed here as functions
+``run(n) -> Outcome`` (most of them written once, in :mod:`benchmarks._workloads` and
+:mod:`benchmarks._greenlets`): set up outside the timed region, time the workload itself, then
+check its outcome (again outside the timed region).  A run whose check fails carries an
+``error`` and is reported as invalid, never as fast.
 """
 
 from __future__ import annotations
 
 import gc
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 #: Every backend, in the order the table lists them.
 BACKENDS = ("greensync", "gevent", "eventlet", "asyncio", "threading", "floor")
@@ -153,6 +157,15 @@ Run = Callable[[int], Outcome]
 ParkProbe = Callable[[int, bool], tuple[int, str | None]]
 
 
+def collect(backend: str, namespace: Mapping[str, _T]) -> dict[str, _T]:
+    """Return ``backend``'s workload functions: each workload it applies to, by name, in order.
+
+    ``namespace`` (a module's ``globals()``) must define a function for every workload that
+    applies to ``backend``; a missing one raises :class:`KeyError` when the module is imported.
+    """
+    return {w.name: namespace[w.name] for w in WORKLOADS if applies(backend, w.name)}
+
+
 # -- checks, run outside the timed region ---------------------------------------------------
 
 
@@ -219,6 +232,40 @@ def check_waited(ns: int, rounds: int, seconds: float) -> str | None:
 def settle_limit_error(started: int, target: int) -> str:
     """The error for workers that never all started."""
     return f"only {started} of {target} workers started and parked"
+
+
+# The checks of one workload each, shared by every backend that runs it.
+
+
+def check_semaphore(cycles: Sequence[int], per: int, peak: int) -> str | None:
+    """``semaphore_contended``: every worker did ``per`` cycles; at most SEM_VALUE holders."""
+    return first_error(
+        check_counts(cycles, per, "cycles"), check_bound(peak, SEM_VALUE, "holders", 1)
+    )
+
+
+def check_bounded_queue(got: Sequence[int], n: int, peak: int) -> str | None:
+    """``queue_throughput``: every item, in order; ``qsize()`` never above QUEUE_BOUND."""
+    return first_error(check_sequence(got, n), check_bound(peak, QUEUE_BOUND, "queue size"))
+
+
+def check_joined(got: Sequence[int], n: int, joined: int) -> str | None:
+    """``joinable_queue``: every item, in order; ``join()`` returned only after the last one."""
+    early = None if joined == n else f"join() returned after {joined} of {n} items"
+    return first_error(check_sequence(got, n), early)
+
+
+def check_expired(expired: Sequence[int], spent: Sequence[int], rounds: int) -> str | None:
+    """``timeout_fire``: every wait expired, and no waiter's loop was too quick for its waits."""
+    return first_error(
+        check_counts(expired, rounds, "expiries"),
+        check_waited(min(spent), rounds, SHORT_TIMEOUT),
+    )
+
+
+def check_woke(woke: int, n: int) -> str | None:
+    """The parked-waiter probe: every one of the ``n`` waiters woke."""
+    return None if woke == n else f"{woke} of {n} parked waiters woke"
 
 
 # -- memory ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Coroutine
 from time import perf_counter_ns
 from typing import Any
 
-from benchmarks import _spec
+from benchmarks import _spec, _workloads
 from benchmarks._spec import Outcome, Run
 
 
@@ -29,7 +29,17 @@ async def _join(tasks: list[asyncio.Task[None]]) -> str | None:
     return None
 
 
+async def _timed(*coros: Coroutine[Any, Any, None]) -> tuple[int, str | None]:
+    """Make a task of each coroutine, then time until all have finished."""
+    tasks = [asyncio.create_task(coro) for coro in coros]
+    t0 = perf_counter_ns()
+    error = await _join(tasks)
+    ns = perf_counter_ns() - t0
+    return ns, error
+
+
 async def _settle(started: list[int], target: int) -> None:
+    """Yield until ``started[0]`` reaches ``target``: every task has started and parked."""
     for _ in range(100_000):
         if started[0] >= target:
             return
@@ -48,10 +58,7 @@ async def _sleep0(n: int) -> Outcome:
             append(k)
             await nap(0)
 
-    tasks = [asyncio.create_task(worker(0)), asyncio.create_task(worker(1))]
-    t0 = perf_counter_ns()
-    error = await _join(tasks)
-    ns = perf_counter_ns() - t0
+    ns, error = await _timed(worker(0), worker(1))
     return Outcome(ns, 2 * rounds, error or _spec.check_alternating(trace, rounds))
 
 
@@ -118,10 +125,7 @@ async def _asyncresult_pingpong(n: int) -> Outcome:
             back.set_result(nxt)
             cur = nxt
 
-    tasks = [asyncio.create_task(server()), asyncio.create_task(client())]
-    t0 = perf_counter_ns()
-    error = await _join(tasks)
-    ns = perf_counter_ns() - t0
+    ns, error = await _timed(server(), client())
     return Outcome(ns, n, error or _spec.check_sequence(got, n))
 
 
@@ -150,9 +154,9 @@ def lock_uncontended_lock(n: int) -> Outcome:
 
 
 async def _semaphore_contended(n: int) -> Outcome:
-    workers, value = _spec.SEM_WORKERS, _spec.SEM_VALUE
+    workers = _spec.SEM_WORKERS
     per = max(1, n // workers)
-    sem = asyncio.Semaphore(value)
+    sem = asyncio.Semaphore(_spec.SEM_VALUE)
     holders = [0, 0]
     cycles = [0] * workers
     nap = asyncio.sleep
@@ -170,19 +174,8 @@ async def _semaphore_contended(n: int) -> Outcome:
             release()
         cycles[k] = per
 
-    tasks = [asyncio.create_task(worker(k)) for k in range(workers)]
-    t0 = perf_counter_ns()
-    error = await _join(tasks)
-    ns = perf_counter_ns() - t0
-    return Outcome(
-        ns,
-        per * workers,
-        _spec.first_error(
-            error,
-            _spec.check_counts(cycles, per, "cycles"),
-            _spec.check_bound(holders[1], value, "holders", 1),
-        ),
-    )
+    ns, error = await _timed(*[worker(k) for k in range(workers)])
+    return Outcome(ns, per * workers, error or _spec.check_semaphore(cycles, per, holders[1]))
 
 
 def semaphore_contended(n: int) -> Outcome:
@@ -205,10 +198,7 @@ async def _queue_pingpong(n: int) -> Outcome:
         for _ in range(n):
             await put(await get())
 
-    tasks = [asyncio.create_task(server()), asyncio.create_task(client())]
-    t0 = perf_counter_ns()
-    error = await _join(tasks)
-    ns = perf_counter_ns() - t0
+    ns, error = await _timed(server(), client())
     return Outcome(ns, n, error or _spec.check_sequence(got, n))
 
 
@@ -237,17 +227,8 @@ async def _queue_throughput(n: int) -> Outcome:
         for _ in range(n):
             append(await get())
 
-    tasks = [asyncio.create_task(consumer()), asyncio.create_task(producer())]
-    t0 = perf_counter_ns()
-    error = await _join(tasks)
-    ns = perf_counter_ns() - t0
-    return Outcome(
-        ns,
-        n,
-        _spec.first_error(
-            error, _spec.check_sequence(got, n), _spec.check_bound(peak[0], bound, "queue size")
-        ),
-    )
+    ns, error = await _timed(consumer(), producer())
+    return Outcome(ns, n, error or _spec.check_bounded_queue(got, n, peak[0]))
 
 
 def queue_throughput(n: int) -> Outcome:
@@ -256,13 +237,7 @@ def queue_throughput(n: int) -> Outcome:
 
 def queue_unbounded_bulk(n: int) -> Outcome:
     q: asyncio.Queue[int] = asyncio.Queue()
-    put, get = q.put_nowait, q.get_nowait
-    t0 = perf_counter_ns()
-    for i in range(n):
-        put(i)
-    got = [get() for _ in range(n)]
-    ns = perf_counter_ns() - t0
-    return Outcome(ns, n, _spec.check_sequence(got, n))
+    return _workloads.queue_unbounded_bulk(n, q.put_nowait, q.get_nowait)
 
 
 async def _joinable_queue(n: int) -> Outcome:
@@ -283,12 +258,8 @@ async def _joinable_queue(n: int) -> Outcome:
         await q.join()
         joined[0] = len(got)
 
-    tasks = [asyncio.create_task(consumer()), asyncio.create_task(producer())]
-    t0 = perf_counter_ns()
-    error = await _join(tasks)
-    ns = perf_counter_ns() - t0
-    early = None if joined[0] == n else f"join() returned after {joined[0]} of {n} items"
-    return Outcome(ns, n, _spec.first_error(error, _spec.check_sequence(got, n), early))
+    ns, error = await _timed(consumer(), producer())
+    return Outcome(ns, n, error or _spec.check_joined(got, n, joined[0]))
 
 
 def joinable_queue(n: int) -> Outcome:
@@ -341,19 +312,8 @@ async def _timeout_fire(n: int) -> Outcome:
         expired[k] = count
         spent[k] = perf_counter_ns() - begin
 
-    tasks = [asyncio.create_task(waiter(k)) for k in range(width)]
-    t0 = perf_counter_ns()
-    error = await _join(tasks)
-    ns = perf_counter_ns() - t0
-    return Outcome(
-        ns,
-        rounds * width,
-        _spec.first_error(
-            error,
-            _spec.check_counts(expired, rounds, "expiries"),
-            _spec.check_waited(min(spent), rounds, seconds),
-        ),
-    )
+    ns, error = await _timed(*[waiter(k) for k in range(width)])
+    return Outcome(ns, rounds * width, error or _spec.check_expired(expired, spent, rounds))
 
 
 def timeout_fire(n: int) -> Outcome:
@@ -391,10 +351,7 @@ async def _wait_with_timeout_notified(n: int) -> Outcome:
             notify()
         woke[1] = count
 
-    tasks = [asyncio.create_task(server()), asyncio.create_task(client())]
-    t0 = perf_counter_ns()
-    error = await _join(tasks)
-    ns = perf_counter_ns() - t0
+    ns, error = await _timed(server(), client())
     return Outcome(ns, n, error or _spec.check_counts(woke, n, "notified waits"))
 
 
@@ -402,21 +359,7 @@ def wait_with_timeout_notified(n: int) -> Outcome:
     return _run(_wait_with_timeout_notified(n))
 
 
-WORKLOADS: dict[str, Run] = {
-    "sleep0": sleep0,
-    "event_fanout": event_fanout,
-    "asyncresult_pingpong": asyncresult_pingpong,
-    "lock_uncontended_semaphore": lock_uncontended_semaphore,
-    "lock_uncontended_lock": lock_uncontended_lock,
-    "semaphore_contended": semaphore_contended,
-    "queue_pingpong": queue_pingpong,
-    "queue_throughput": queue_throughput,
-    "queue_unbounded_bulk": queue_unbounded_bulk,
-    "joinable_queue": joinable_queue,
-    "timeout_cancel": timeout_cancel,
-    "timeout_fire": timeout_fire,
-    "wait_with_timeout_notified": wait_with_timeout_notified,
-}
+WORKLOADS: dict[str, Run] = _spec.collect("asyncio", globals())
 
 _loop = asyncio.new_event_loop()
 
@@ -454,7 +397,7 @@ async def _parked_waiters(n: int, on_event: bool) -> tuple[int, str | None]:
         return used, None
     ev.set()
     error = await _join(tasks)
-    return used, error or (None if woke[0] == n else f"{woke[0]} of {n} parked waiters woke")
+    return used, error or _spec.check_woke(woke[0], n)
 
 
 def parked_waiters(n: int, on_event: bool) -> tuple[int, str | None]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from time import monotonic, perf_counter_ns
 from time import sleep as os_sleep
 from types import TracebackType
@@ -21,7 +22,7 @@ from typing import Any
 
 from greenlet import getcurrent, greenlet
 
-from benchmarks import _spec
+from benchmarks import _spec, _workloads
 from benchmarks._spec import Outcome, Run
 
 
@@ -71,6 +72,16 @@ class MiniHub:
         """Run the loop until it is idle; return the first worker's exception as an error."""
         self.glet.switch()
         return f"a worker raised {self.errors[0]!r}" if self.errors else None
+
+    def finish(self) -> tuple[int, str | None]:
+        """:meth:`run`, timed: the ns it took and the first worker's exception, if any.
+
+        With :meth:`spawn`, this makes the hub the ``Workers`` of the shared workloads.
+        """
+        t0 = perf_counter_ns()
+        error = self.run()
+        ns = perf_counter_ns() - t0
+        return ns, error
 
     def arm(self, seconds: float, glet: greenlet) -> list[Any]:
         """Switch ``TIMED_OUT`` into ``glet`` after ``seconds`` unless cancelled first."""
@@ -356,9 +367,7 @@ def sleep0(n: int) -> Outcome:
 
     hub.spawn(worker, 0)
     hub.spawn(worker, 1)
-    t0 = perf_counter_ns()
-    error = hub.run()
-    ns = perf_counter_ns() - t0
+    ns, error = hub.finish()
     return Outcome(ns, 2 * rounds, error or _spec.check_alternating(trace, rounds))
 
 
@@ -400,6 +409,8 @@ def event_fanout(n: int) -> Outcome:
 
 
 def asyncresult_pingpong(n: int) -> Outcome:
+    # Not the shared body: that one makes each result with ``make()``, and a FloorResult needs
+    # its hub -- a factory would add a call per message to the floor.
     hub = MiniHub()
     first = FloorResult(hub)
     got: list[int] = []
@@ -423,9 +434,7 @@ def asyncresult_pingpong(n: int) -> Outcome:
 
     hub.spawn(server)
     hub.spawn(client)
-    t0 = perf_counter_ns()
-    error = hub.run()
-    ns = perf_counter_ns() - t0
+    ns, error = hub.finish()
     return Outcome(ns, n, error or _spec.check_sequence(got, n))
 
 
@@ -453,9 +462,9 @@ def lock_uncontended_rlock(n: int) -> Outcome:
 
 def semaphore_contended(n: int) -> Outcome:
     hub = MiniHub()
-    workers, value = _spec.SEM_WORKERS, _spec.SEM_VALUE
+    workers = _spec.SEM_WORKERS
     per = max(1, n // workers)
-    sem = FloorSemaphore(hub, value)
+    sem = FloorSemaphore(hub, _spec.SEM_VALUE)
     holders = [0, 0]
     cycles = [0] * workers
 
@@ -477,117 +486,30 @@ def semaphore_contended(n: int) -> Outcome:
 
     for k in range(workers):
         hub.spawn(worker, k)
-    t0 = perf_counter_ns()
-    error = hub.run()
-    ns = perf_counter_ns() - t0
-    return Outcome(
-        ns,
-        per * workers,
-        _spec.first_error(
-            error,
-            _spec.check_counts(cycles, per, "cycles"),
-            _spec.check_bound(holders[1], value, "holders", 1),
-        ),
-    )
+    ns, error = hub.finish()
+    return Outcome(ns, per * workers, error or _spec.check_semaphore(cycles, per, holders[1]))
 
 
-def queue_pingpong(n: int) -> Outcome:
-    hub = MiniHub()
-    there, back = FloorQueue(hub), FloorQueue(hub)
-    got: list[int] = []
+def _on_a_hub(body: _workloads.Body, cls: Callable[..., Any]) -> Run:
+    """Return the shared ``body`` run on a fresh MiniHub, its primitive ``cls`` bound to it."""
 
-    def client() -> None:
-        put, get, append = there.put, back.get, got.append
-        for i in range(n):
-            put(i)
-            append(get())
+    def run(n: int) -> Outcome:
+        hub = MiniHub()
+        return body(n, partial(cls, hub), hub)
 
-    def server() -> None:
-        get, put = there.get, back.put
-        for _ in range(n):
-            put(get())
-
-    hub.spawn(server)
-    hub.spawn(client)
-    t0 = perf_counter_ns()
-    error = hub.run()
-    ns = perf_counter_ns() - t0
-    return Outcome(ns, n, error or _spec.check_sequence(got, n))
+    return run
 
 
-def queue_throughput(n: int) -> Outcome:
-    hub = MiniHub()
-    bound = _spec.QUEUE_BOUND
-    q = FloorQueue(hub, bound)
-    got: list[int] = []
-    peak = [0]
-
-    def producer() -> None:
-        put, qsize = q.put, q.qsize
-        high = 0
-        for i in range(n):
-            put(i)
-            size = qsize()
-            if size > high:
-                high = size
-        peak[0] = high
-
-    def consumer() -> None:
-        get, append = q.get, got.append
-        for _ in range(n):
-            append(get())
-
-    hub.spawn(consumer)
-    hub.spawn(producer)
-    t0 = perf_counter_ns()
-    error = hub.run()
-    ns = perf_counter_ns() - t0
-    return Outcome(
-        ns,
-        n,
-        _spec.first_error(
-            error, _spec.check_sequence(got, n), _spec.check_bound(peak[0], bound, "queue size")
-        ),
-    )
+queue_pingpong = _on_a_hub(_workloads.queue_pingpong, FloorQueue)
+queue_throughput = _on_a_hub(_workloads.queue_throughput, FloorQueue)
+joinable_queue = _on_a_hub(_workloads.joinable_queue, FloorQueue)
+timeout_fire = _on_a_hub(_workloads.timeout_fire, FloorEvent)
+wait_with_timeout_notified = _on_a_hub(_workloads.wait_with_timeout_notified, FloorEvent)
 
 
 def queue_unbounded_bulk(n: int) -> Outcome:
     q: deque[int] = deque()
-    put, get = q.append, q.popleft
-    t0 = perf_counter_ns()
-    for i in range(n):
-        put(i)
-    got = [get() for _ in range(n)]
-    ns = perf_counter_ns() - t0
-    return Outcome(ns, n, _spec.check_sequence(got, n))
-
-
-def joinable_queue(n: int) -> Outcome:
-    hub = MiniHub()
-    q = FloorQueue(hub)
-    got: list[int] = []
-    joined = [-1]
-
-    def consumer() -> None:
-        get, done, append = q.get, q.task_done, got.append
-        for _ in range(n):
-            append(get())
-            done()
-
-    def producer() -> None:
-        put = q.put
-        for i in range(n):
-            put(i)
-        q.join()
-        joined[0] = len(got)
-
-    hub.spawn(consumer)
-    hub.spawn(producer)
-    t0 = perf_counter_ns()
-    error = hub.run()
-    ns = perf_counter_ns() - t0
-    early = None if joined[0] == n else f"join() returned after {joined[0]} of {n} items"
-    return Outcome(ns, n, _spec.first_error(error, _spec.check_sequence(got, n), early))
+    return _workloads.queue_unbounded_bulk(n, q.append, q.popleft)
 
 
 def timeout_cancel(n: int) -> Outcome:
@@ -602,94 +524,7 @@ def timeout_cancel(n: int) -> Outcome:
     return Outcome(ns, n, None if not live else f"{live} floor timers still armed")
 
 
-def timeout_fire(n: int) -> Outcome:
-    hub = MiniHub()
-    width = _spec.TIMEOUT_WAITERS
-    rounds = max(1, n // width)
-    seconds = _spec.SHORT_TIMEOUT
-    ev = FloorEvent(hub)
-    expired = [0] * width
-    spent = [0] * width
-
-    def waiter(k: int) -> None:
-        wait = ev.wait
-        count = 0
-        begin = perf_counter_ns()
-        for _ in range(rounds):
-            if not wait(timeout=seconds):
-                count += 1
-        expired[k] = count
-        spent[k] = perf_counter_ns() - begin
-
-    for k in range(width):
-        hub.spawn(waiter, k)
-    t0 = perf_counter_ns()
-    error = hub.run()
-    ns = perf_counter_ns() - t0
-    return Outcome(
-        ns,
-        rounds * width,
-        _spec.first_error(
-            error,
-            _spec.check_counts(expired, rounds, "expiries"),
-            _spec.check_waited(min(spent), rounds, seconds),
-        ),
-    )
-
-
-def wait_with_timeout_notified(n: int) -> Outcome:
-    hub = MiniHub()
-    ping, pong = FloorEvent(hub), FloorEvent(hub)
-    seconds = _spec.LONG_TIMEOUT
-    woke = [0, 0]
-    turns = [0, 0]  # pings sent, pongs sent
-
-    def client() -> None:
-        notify, wait, clear = ping.set, pong.wait, pong.clear
-        count = 0
-        for i in range(n):
-            turns[0] = i + 1
-            notify()
-            if wait(timeout=seconds) and turns[1] == i + 1:
-                count += 1
-            clear()
-        woke[0] = count
-
-    def server() -> None:
-        wait, clear, notify = ping.wait, ping.clear, pong.set
-        count = 0
-        for i in range(n):
-            if wait(timeout=seconds) and turns[0] == i + 1:
-                count += 1
-            clear()
-            turns[1] = i + 1
-            notify()
-        woke[1] = count
-
-    hub.spawn(server)
-    hub.spawn(client)
-    t0 = perf_counter_ns()
-    error = hub.run()
-    ns = perf_counter_ns() - t0
-    return Outcome(ns, n, error or _spec.check_counts(woke, n, "notified waits"))
-
-
-WORKLOADS: dict[str, Run] = {
-    "sleep0": sleep0,
-    "event_fanout": event_fanout,
-    "asyncresult_pingpong": asyncresult_pingpong,
-    "lock_uncontended_semaphore": lock_uncontended_semaphore,
-    "lock_uncontended_lock": lock_uncontended_lock,
-    "lock_uncontended_rlock": lock_uncontended_rlock,
-    "semaphore_contended": semaphore_contended,
-    "queue_pingpong": queue_pingpong,
-    "queue_throughput": queue_throughput,
-    "queue_unbounded_bulk": queue_unbounded_bulk,
-    "joinable_queue": joinable_queue,
-    "timeout_cancel": timeout_cancel,
-    "timeout_fire": timeout_fire,
-    "wait_with_timeout_notified": wait_with_timeout_notified,
-}
+WORKLOADS: dict[str, Run] = _spec.collect("floor", globals())
 
 _hub = MiniHub()
 
@@ -731,4 +566,4 @@ def parked_waiters(n: int, on_event: bool) -> tuple[int, str | None]:
     ev.set()
     error = hub.run()
     del glets
-    return used, error or (None if woke[0] == n else f"{woke[0]} of {n} parked waiters woke")
+    return used, error or _spec.check_woke(woke[0], n)
