@@ -1,14 +1,9 @@
-"""Shared set-up for greensync-queue's tests.
+"""Shared fixtures of greensync-queue's tests.
 
-Markers: ``contract`` (the contract suites, run under chaos seeds by the nox ``chaos`` session)
-and ``stress`` (the long runs of the nox ``stress`` session) belong to the shared plugin
-``greensync.hub._pytest_plugin``.  Until that plugin registers and applies them, this file
-registers whichever of them it does not know yet, and skips this package's ``stress`` tests
-unless ``GREENSYNC_STRESS`` is set.  Both steps are idempotent, so they are harmless once the
-plugin does the same.
-
-Fixtures (test modules cannot import each other under ``--import-mode=importlib``, so what they
-share lives here):
+The markers (``contract``, ``stress``, ``builtin_hub``) are registered and applied by the shared
+plugin ``greensync.hub._pytest_plugin``, which the repository's pytest configuration loads.
+Test modules cannot import each other under ``--import-mode=importlib``, so what they share
+lives here:
 
 * ``queue_cls`` runs a test once per queue class (``JoinableQueue`` and ``LightQueue`` are the
   same classes as ``Queue`` and ``SimpleQueue``);
@@ -16,14 +11,13 @@ share lives here):
 * ``exact`` is True on the built-in deterministic hub, where a forced interleaving has one
   outcome a test may assert.  It is False under the chaos scheduler (each turn's callbacks run
   in a seeded random order) and under the gevent/eventlet/asyncio adapters (whose turns are cut
-  differently); there, tests assert only the protocol's promises.
+  differently); there, tests assert only the protocol's promises;
+* every test starts with the main thread's hub made (see ``_main_thread_hub_first``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,27 +25,16 @@ import pytest
 from greensync.hub import Hub, get_hub
 from greensync.queue import LifoQueue, PriorityQueue, Queue, SimpleQueue
 
-_MARKERS = {
-    "contract": "a shared contract suite, run under chaos seeds (nox -s chaos)",
-    "stress": "a long stress run, skipped unless GREENSYNC_STRESS is set (nox -s stress)",
-}
-_HERE = Path(__file__).parent
 
+@pytest.fixture(autouse=True)
+def _main_thread_hub_first() -> None:
+    """Make the main thread's hub before a test starts any OS thread.
 
-def pytest_configure(config: pytest.Config) -> None:
-    known = {line.split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")}
-    for name, doc in _MARKERS.items():
-        if name not in known:
-            config.addinivalue_line("markers", f"{name}: {doc}")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("GREENSYNC_STRESS"):
-        return
-    skip = pytest.mark.skip(reason="a stress run: set GREENSYNC_STRESS=1 (nox -s stress)")
-    for item in items:
-        if "stress" in item.keywords and _HERE in item.path.parents:
-            item.add_marker(skip)
+    Work-around for the eventlet adapter: a thread in which eventlet is imported for the first
+    time never finishes (its body returns, ``is_alive()`` stays True), so a test that starts
+    threads would look deadlocked when it runs first.  Harmless for every other hub.
+    """
+    get_hub()
 
 
 QUEUE_CLASSES: list[type[SimpleQueue[Any]]] = [Queue, SimpleQueue, LifoQueue, PriorityQueue]

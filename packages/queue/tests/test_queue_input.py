@@ -149,11 +149,6 @@ def test_none_infinity_and_huge_timeouts_wait_as_long_as_it_takes(
     still_works(q)
 
 
-@pytest.mark.xfail(
-    raises=OverflowError,
-    strict=True,
-    reason="hub: check_timeout() lets float()'s OverflowError out for ints beyond a float",
-)
 def test_a_timeout_too_big_for_a_float_is_forever() -> None:
     q: Queue[int] = Queue()
     q.put(1)
@@ -494,10 +489,6 @@ def test_a_put_after_shutdown_raises_and_the_items_are_kept(queue_cls: Any) -> N
         assert q.join(timeout=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub: a link parked by a greenlet whose thread (and hub) ended is still handed items",
-)
 def test_a_getter_left_parked_in_a_thread_that_ended_does_not_swallow_an_item() -> None:
     q: Queue[str] = Queue()
 

@@ -69,6 +69,10 @@ class Channel(Linkable, Generic[T]):
         held = f" held={len(self._held)}" if self._held else ""
         return f"<Channel getting={waiter_count(self)} putting={putting}{held}>"
 
+    def _brief(self) -> str:
+        """The repr without the waiter counts (which cost O(waiters)), for error messages."""
+        return f"<Channel held={len(self._held)}>" if self._held else "<Channel>"
+
     # -- inspection -------------------------------------------------------------------------
 
     def ready(self) -> bool:
@@ -138,7 +142,7 @@ class Channel(Linkable, Generic[T]):
             if self._give(item):
                 return
             if not block or timeout == 0:
-                raise Full(f"no getter is waiting on {self!r}")
+                raise Full(f"no getter is waiting on {self._brief()}")
             putters = self._putters
             if putters is None:
                 putters = self._putters = _PutLine(self)
@@ -159,7 +163,7 @@ class Channel(Linkable, Generic[T]):
             with self._mutex:
                 self._parked -= 1
                 if value is TIMED_OUT:
-                    raise Full(f"no getter took the item from {self!r} in {timeout} seconds")
+                    raise Full(f"no getter took the item from {self._brief()} in {timeout} seconds")
                 self._reserved -= 1  # value is ROOM: a getter asked for our item
                 if self._handoff(TIMED_OUT_ITEM if item is TIMED_OUT else item) is not None:
                     return
@@ -167,7 +171,7 @@ class Channel(Linkable, Generic[T]):
                 if deadline is not None:
                     timeout = deadline - hub.time()
                     if timeout <= 0.0:
-                        raise Full(f"no getter took the item from {self!r} in time")
+                        raise Full(f"no getter took the item from {self._brief()} in time")
                 link = putters._enqueue_waiter()
                 self._parked += 1
                 self._notify()
@@ -185,7 +189,7 @@ class Channel(Linkable, Generic[T]):
                 return
         finally:
             mutex.release()
-        raise Full(f"no getter is waiting on {self!r}")
+        raise Full(f"no getter is waiting on {self._brief()}")
 
     def _room_returned(self) -> None:
         """A putter asked for its item left first; ask the next one.  Hold ``_mutex``."""
@@ -224,7 +228,7 @@ class Channel(Linkable, Generic[T]):
             if held:
                 return held.popleft()
             if not block or timeout == 0:
-                raise Empty(f"no item is ready on {self!r}")
+                raise Empty(f"no item is ready on {self._brief()}")
             link = self._enqueue_waiter()
             putters = self._putters
             if (
@@ -237,7 +241,7 @@ class Channel(Linkable, Generic[T]):
             mutex.release()
         value = self._park(link, timeout)
         if value is TIMED_OUT:
-            raise Empty(f"no putter came to {self!r} in {timeout} seconds")
+            raise Empty(f"no putter came to {self._brief()} in {timeout} seconds")
         if value is TIMED_OUT_ITEM:
             return TIMED_OUT  # type: ignore[no-any-return]
         return value  # type: ignore[no-any-return]
@@ -256,7 +260,7 @@ class Channel(Linkable, Generic[T]):
                 return held.popleft()
         finally:
             mutex.release()
-        raise Empty(f"no item is ready on {self!r}")
+        raise Empty(f"no item is ready on {self._brief()}")
 
     def _reclaim(self, value: Any) -> None:
         """Take back an item handed to a getter that left first.  Hold ``_mutex``."""

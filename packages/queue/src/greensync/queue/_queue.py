@@ -177,17 +177,27 @@ class SimpleQueue(Linkable, Generic[T]):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._describe()}>"
 
-    def _describe(self) -> str:
+    def _brief(self) -> str:
+        """The repr without the waiter counts, for error messages.
+
+        Counting the waiters walks the wait lines, so a message built from the full repr
+        costs O(waiters): ten thousand getters timing out together would spend O(n**2) just
+        writing their messages.  This one costs the same however many wait.
+        """
+        return f"<{type(self).__name__} {self._describe(waiters=False)}>"
+
+    def _describe(self, waiters: bool = True) -> str:
         parts = [f"qsize={len(self._items)}"]
         if self._maxsize:
             parts.append(f"maxsize={self._maxsize}")
-        getting = waiter_count(self)
-        if getting:
-            parts.append(f"getting={getting}")
-        putters = self._putters
-        putting = (waiter_count(putters) if putters is not None else 0) + self._reserved
-        if putting:
-            parts.append(f"putting={putting}")
+        if waiters:
+            getting = waiter_count(self)
+            if getting:
+                parts.append(f"getting={getting}")
+            putters = self._putters
+            putting = (waiter_count(putters) if putters is not None else 0) + self._reserved
+            if putting:
+                parts.append(f"putting={putting}")
         if self._show_tasks and self._unfinished:
             parts.append(f"unfinished={self._unfinished}")
         if self._shutdown:
@@ -310,7 +320,7 @@ class SimpleQueue(Linkable, Generic[T]):
         mutex.acquire()  # not `with`: this is the hot path, and try/finally costs less
         try:
             if self._shutdown:
-                raise ShutDown(f"cannot put into {self!r}: it was shut down")
+                raise ShutDown(f"cannot put into {self._brief()}: it was shut down")
             maxsize = self._maxsize
             if not maxsize or len(self._items) + self._reserved < maxsize:
                 if self._nget and (
@@ -328,7 +338,7 @@ class SimpleQueue(Linkable, Generic[T]):
                     self._notify()
                 return
             if not block or timeout == 0:
-                raise Full(f"{self!r} is full")
+                raise Full(f"{self._brief()} is full")
             putters = self._putters
             if putters is None:
                 putters = self._putters = _PutLine(self)
@@ -345,14 +355,14 @@ class SimpleQueue(Linkable, Generic[T]):
         with self._mutex:
             self._nput -= 1
             if value is TIMED_OUT:
-                raise Full(f"{self!r} stayed full for {timeout} seconds")
+                raise Full(f"{self._brief()} stayed full for {timeout} seconds")
             if value is SHUT:
-                raise ShutDown(f"{self!r} was shut down while a put waited")
+                raise ShutDown(f"{self._brief()} was shut down while a put waited")
             # We were handed room: store the item in it.
             self._reserved -= 1
             if self._shutdown:
                 # As in the standard library, a putter woken after shutdown() raises.
-                raise ShutDown(f"{self!r} was shut down while a put waited")
+                raise ShutDown(f"{self._brief()} was shut down while a put waited")
             if self._nget and (
                 self._handoff(TIMED_OUT_ITEM if item is TIMED_OUT else item) is not None
             ):
@@ -380,7 +390,7 @@ class SimpleQueue(Linkable, Generic[T]):
         mutex.acquire()
         try:
             if self._shutdown:
-                raise ShutDown(f"cannot put into {self!r}: it was shut down")
+                raise ShutDown(f"cannot put into {self._brief()}: it was shut down")
             maxsize = self._maxsize
             if not maxsize or len(self._items) + self._reserved < maxsize:
                 if self._nget and (
@@ -397,7 +407,7 @@ class SimpleQueue(Linkable, Generic[T]):
                 if self._listened:
                     self._notify()
                 return
-            raise Full(f"{self!r} is full")
+            raise Full(f"{self._brief()} is full")
         finally:
             mutex.release()
 
@@ -447,9 +457,9 @@ class SimpleQueue(Linkable, Generic[T]):
                     self._wake_putters()
                 return item
             if self._shutdown:
-                raise ShutDown(f"{self!r} was shut down and is empty")
+                raise ShutDown(f"{self._brief()} was shut down and is empty")
             if not block or timeout == 0:
-                raise Empty(f"{self!r} is empty")
+                raise Empty(f"{self._brief()} is empty")
             link = self._enqueue_waiter()
             self._nget += 1
         finally:
@@ -460,9 +470,9 @@ class SimpleQueue(Linkable, Generic[T]):
             with self._mutex:
                 self._nget -= 1
         if value is TIMED_OUT:
-            raise Empty(f"{self!r} stayed empty for {timeout} seconds")
+            raise Empty(f"{self._brief()} stayed empty for {timeout} seconds")
         if value is SHUT:
-            raise ShutDown(f"{self!r} was shut down while a get waited")
+            raise ShutDown(f"{self._brief()} was shut down while a get waited")
         if value is TIMED_OUT_ITEM:
             return TIMED_OUT  # type: ignore[no-any-return]
         return value  # type: ignore[no-any-return]
@@ -483,8 +493,8 @@ class SimpleQueue(Linkable, Generic[T]):
                     self._wake_putters()
                 return item
             if self._shutdown:
-                raise ShutDown(f"{self!r} was shut down and is empty")
-            raise Empty(f"{self!r} is empty")
+                raise ShutDown(f"{self._brief()} was shut down and is empty")
+            raise Empty(f"{self._brief()} is empty")
         finally:
             mutex.release()
 
@@ -545,9 +555,9 @@ class SimpleQueue(Linkable, Generic[T]):
             if self._items:
                 return self._front()
             if self._shutdown:
-                raise ShutDown(f"{self!r} was shut down and is empty")
+                raise ShutDown(f"{self._brief()} was shut down and is empty")
             if not block or timeout == 0:
-                raise Empty(f"{self!r} is empty")
+                raise Empty(f"{self._brief()} is empty")
             self._listened = True
             link = self._enqueue_listener()
         finally:
@@ -556,16 +566,16 @@ class SimpleQueue(Linkable, Generic[T]):
         deadline = None if timeout is None else hub.time() + timeout
         while True:
             if self._park(link, timeout) is TIMED_OUT:
-                raise Empty(f"{self!r} stayed empty for {timeout} seconds")
+                raise Empty(f"{self._brief()} stayed empty for {timeout} seconds")
             with self._mutex:
                 if self._items:
                     return self._front()
                 if self._shutdown:
-                    raise ShutDown(f"{self!r} was shut down and is empty")
+                    raise ShutDown(f"{self._brief()} was shut down and is empty")
                 if deadline is not None:
                     timeout = deadline - hub.time()
                     if timeout <= 0.0:
-                        raise Empty(f"{self!r} stayed empty")
+                        raise Empty(f"{self._brief()} stayed empty")
                 link = self._enqueue_listener()
 
     def peek_nowait(self) -> T:
@@ -581,8 +591,8 @@ class SimpleQueue(Linkable, Generic[T]):
             if self._items:
                 return self._front()
             if self._shutdown:
-                raise ShutDown(f"{self!r} was shut down and is empty")
-            raise Empty(f"{self!r} is empty")
+                raise ShutDown(f"{self._brief()} was shut down and is empty")
+            raise Empty(f"{self._brief()} is empty")
         finally:
             mutex.release()
 
@@ -678,7 +688,9 @@ class Queue(SimpleQueue[T]):
         try:
             unfinished = self._unfinished
             if unfinished <= 0:
-                raise ValueError(f"task_done() called more times than items were put into {self!r}")
+                raise ValueError(
+                    f"task_done() called more times than items were put into {self._brief()}"
+                )
             self._unfinished = unfinished - 1
             if unfinished == 1 and self._joiners is not None:
                 self._joiners._notify()
