@@ -582,6 +582,11 @@ def resolve(name: str) -> type[HubBase]:
     if key == "gevent":
         return GeventHub
     if key == "eventlet":
+        # Import eventlet here, in the thread that selects it: eventlet set up first in a
+        # worker thread keeps that thread from ever finishing.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import eventlet.hubs  # noqa: F401
         return EventletHub
     if key == "asyncio":
         return AsyncioHub

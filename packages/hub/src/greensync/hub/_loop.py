@@ -171,8 +171,9 @@ class CallbackHandle(list[Any]):
         return self[0] is None
 
     def cancel(self) -> None:
-        """Stop the callback from running, if it has not run yet."""
+        """Stop the callback from running, if it has not run yet (and let go of its args)."""
         self[0] = None
+        self[1] = ()
 
     def __repr__(self) -> str:
         fn = self[0]
