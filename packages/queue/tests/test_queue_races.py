@@ -411,6 +411,9 @@ def test_a_channel_putter_whose_getter_left_before_it_ran_waits_for_the_next_get
 
 
 # -- a timeout falling due in the same turn as the put or get -------------------------------
+#
+# The margins are generous (a wait of 50 ms, overdue by 50 ms before the hub runs again), so
+# that a slow machine cannot let a timer fire before the test has set the race up.
 
 
 @pytest.mark.parametrize("first", ["put", "timeout"])
@@ -492,9 +495,9 @@ def test_a_get_whose_timer_is_overdue_when_the_item_arrives_gets_it_exactly_once
 ) -> None:
     q = make()
     crowd = Crowd(q)
-    crowd.getter("g", timeout=0.01)
+    crowd.getter("g", timeout=0.05)
     run_until_blocked()
-    time.sleep(0.03)  # the timer is overdue, but the hub has not run it yet
+    time.sleep(0.1)  # the timer is overdue, but the hub has not run it yet
     q.put_nowait("x")  # hand-off now; the turn's callbacks (the wake-up) run before timers
     joinall(list(crowd.tasks.values()))
     # The hand-off came first, so the overdue timer finds the wait already settled.
@@ -505,9 +508,9 @@ def test_a_get_whose_timer_is_overdue_when_the_item_arrives_gets_it_exactly_once
 def test_a_channel_put_whose_timer_is_overdue_when_a_getter_comes_delivers_exactly_once() -> None:
     ch: Channel[str] = Channel()
     crowd = Crowd(ch)
-    crowd.putter("x", timeout=0.01)
+    crowd.putter("x", timeout=0.05)
     run_until_blocked()
-    time.sleep(0.03)  # the putter's timer is overdue
+    time.sleep(0.1)  # the putter's timer is overdue
     got = ch.get(timeout=10)  # asks the putter for its item before its timer can run
     crowd.finish()
     assert (crowd.outcome, got) == ({"x": "put"}, "x")
@@ -522,9 +525,9 @@ def test_a_put_from_another_thread_while_the_get_times_out_is_delivered_once(
 ) -> None:
     q = make()
     crowd = Crowd(q)
-    crowd.getter("g", timeout=0.01)
+    crowd.getter("g", timeout=0.05)
     run_until_blocked()
-    time.sleep(0.03)  # the getter's timer is overdue; this hub cannot run it yet
+    time.sleep(0.1)  # the getter's timer is overdue; this hub cannot run it yet
 
     def other_thread(_: int) -> None:
         q.put_nowait("x")  # hands the item over (and posts the wake-up to our hub)
@@ -542,9 +545,9 @@ def test_room_made_from_another_thread_while_the_put_times_out_is_used_once(
     q = queue_cls(1)
     q.put("a")
     crowd = Crowd(q)
-    crowd.putter("b", timeout=0.01)
+    crowd.putter("b", timeout=0.05)
     run_until_blocked()
-    time.sleep(0.03)
+    time.sleep(0.1)
     got = run_in_threads(lambda _: q.get_nowait(), 1)
     joinall(list(crowd.tasks.values()))
     assert (got, crowd.outcome, drain(q)) == (["a"], {"b": "put"}, ["b"])
