@@ -119,8 +119,9 @@ def test_counts_are_conserved_across_threads(make: Callable[[int], Counting]) ->
 
 @pytest.mark.contract
 def test_balance_counts_blocked_acquirers(make: Callable[[int], Counting]) -> None:
-    sem = make(1)
-    sem.acquire()
+    sem = make(3)
+    for _ in range(3):
+        sem.acquire()
     tasks = [spawn(sem.acquire) for _ in range(3)]
     run_until_blocked()
     assert (sem.counter, sem.balance) == (0, -3)
@@ -340,20 +341,45 @@ def test_bounded_semaphore_refuses_over_release_and_stays_intact() -> None:
     assert [sem.acquire(blocking=False) for _ in range(3)] == [True, True, False]
 
 
-def test_bounded_semaphore_counts_waiters_when_releasing_many() -> None:
+def test_bounded_semaphore_refuses_to_release_more_than_were_acquired_to_waiters() -> None:
     sem = BoundedSemaphore(2)
     sem.acquire()
     sem.acquire()
     tasks = [spawn(sem.acquire) for _ in range(2)]
     run_until_blocked()
-    # Four permits out (two held, two wanted): releasing 3 hands 2 on and counts 1.
-    sem.release(3)
-    assert sem.counter == 1
+    # Two permits out and two greenlets waiting: releasing 3 is one too many, as in
+    # threading, even though two of them would go straight to the waiters.
+    with pytest.raises(ValueError, match="releasing 3 with counter 0 would exceed"):
+        sem.release(3)
+    assert (sem.counter, sem.balance, sem.linkcount()) == (0, -2, 2)
+    sem.release(2)
+    # Both permits are on their way to the waiters, which have not run yet: they still
+    # count, so one more release is refused.
+    with pytest.raises(ValueError, match="2 permits handed to waiters that have not run yet"):
+        sem.release()
     run_until_blocked()
     assert all(task.get() for task in tasks)
+    assert (sem.counter, sem.balance) == (0, 0)
+
+
+def test_bounded_semaphore_counter_never_passes_the_bound_when_a_waiter_leaves() -> None:
+    # Found by the property tests: a permit handed to a waiter that then left came back into
+    # the counter after an over-release had been let through, leaving BoundedSemaphore(1)
+    # with a counter of 2.
+    sem = BoundedSemaphore(1)
+    sem.acquire()
+    waiter = spawn(sem.acquire)
+    run_until_blocked()
+    waiter.kill(block=False)  # lands before the waiter runs with its permit
+    sem.release()  # handed to the waiter
+    with pytest.raises(ValueError, match="1 permit handed to waiters that have not run yet"):
+        sem.release()
+    run_until_blocked()
+    assert waiter.dead
+    assert (sem.counter, sem.balance) == (1, 1)  # the permit came back, once
     with pytest.raises(ValueError, match="released too many times"):
-        sem.release(2)
-    assert sem.counter == 1
+        sem.release()
+    assert [sem.acquire(blocking=False), sem.acquire(blocking=False)] == [True, False]
 
 
 def test_bounded_semaphore_permit_reclaimed_from_a_killed_waiter() -> None:

@@ -241,8 +241,11 @@ class BoundedSemaphore(Semaphore):
     """A :class:`Semaphore` whose counter may not rise above its initial value.
 
     Releasing more permits than were acquired is almost always a bug, so :meth:`release`
-    raises ``ValueError`` instead, and leaves the semaphore as it was.  Permits handed
-    directly to waiters do not raise the counter, so releasing to a waiter never fails.
+    raises ``ValueError`` instead, and leaves the semaphore as it was.  A permit handed to a
+    waiter that has not run yet still counts against the bound, as it does in ``threading``
+    and gevent (where it sits in the counter until the woken waiter takes it): a release
+    fails if the counter plus those permits plus ``n`` would pass the initial value, and so
+    the counter never does, whoever leaves early.
 
     Args:
         value: The initial, and largest, number of permits.
@@ -252,11 +255,13 @@ class BoundedSemaphore(Semaphore):
         ValueError: ``value`` is negative.
     """
 
-    __slots__ = ("_initial",)
+    __slots__ = ("_handed", "_initial")
 
     def __init__(self, value: int = 1) -> None:
         super().__init__(value)
         self._initial = self._value
+        #: Permits handed to waiters that have not yet run (and so not yet taken them).
+        self._handed = 0
 
     def __repr__(self) -> str:
         return (
@@ -264,26 +269,52 @@ class BoundedSemaphore(Semaphore):
             f"waiters={self.linkcount()}>"
         )
 
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        """Take a permit, waiting for one if necessary (see :meth:`Semaphore.acquire`)."""
+        if timeout is not None:
+            timeout = check_acquire_timeout(blocking, timeout)
+        mutex = self._mutex
+        mutex.acquire()
+        value = self._value
+        if value > 0:  # the fast path: nothing here can raise
+            self._value = value - 1
+            mutex.release()
+            return True
+        try:
+            if not blocking or timeout == 0.0:
+                return False
+            link = self._enqueue_waiter()
+        finally:
+            mutex.release()
+        if self._park(link, timeout) is TIMED_OUT:
+            return False
+        # Handed a permit: it is ours now, no longer on its way.
+        mutex.acquire()
+        self._handed -= 1
+        mutex.release()
+        return True
+
     def release(self, n: int = 1) -> None:
         """Give back ``n`` permits, like :meth:`Semaphore.release`, but never past the start.
 
         Raises:
             TypeError: ``n`` is not an int.
-            ValueError: ``n`` is less than 1, or the counter would exceed the initial value
-                (the semaphore is left unchanged).
+            ValueError: ``n`` is less than 1, or the counter plus the permits handed to
+                waiters that have not run yet plus ``n`` would exceed the initial value (the
+                semaphore is left unchanged).
         """
         if n.__class__ is not int or n != 1:
             n = check_count(n)
         mutex = self._mutex
         mutex.acquire()
         value = self._value
-        if value + n <= self._initial and not self.linkcount():
+        if value + self._handed + n <= self._initial and not self.linkcount():
             self._value = value + n
             mutex.release()
             return
         try:
-            if value + n > self._initial:
-                self._check_bound(value, n)
+            if value + self._handed + n > self._initial:
+                raise ValueError(self._too_many(value, n))
             self._give(n)
         finally:
             mutex.release()
@@ -296,16 +327,33 @@ class BoundedSemaphore(Semaphore):
     ) -> None:
         self.release()
 
-    def _check_bound(self, value: int, n: int) -> None:
-        """Raise if releasing ``n`` would raise the counter past the start.  Hold the mutex."""
-        # Permits handed to waiters do not reach the counter, and there are waiters only
-        # while the counter is 0.
-        waiting = self._waiter_count() if value == 0 else 0
-        if value + n - waiting > self._initial:
-            raise ValueError(
-                f"BoundedSemaphore released too many times: releasing {n} with counter "
-                f"{value} and {waiting} waiters would exceed the initial value {self._initial}"
-            )
+    def _give(self, n: int) -> None:
+        """Hand ``n`` permits to waiters, the rest to the counter.  Hold ``_mutex``."""
+        handoff = self._handoff
+        while handoff(True) is not None:
+            self._handed += 1
+            n -= 1
+            if not n:
+                return
+        self._value += n
+        self._notify()
+
+    def _reclaim(self, value: Any) -> None:
+        # A waiter handed a permit left before it ran: it is no longer on its way to it.
+        self._handed -= 1
+        self._give(1)
+
+    def _too_many(self, value: int, n: int) -> str:
+        handed = self._handed
+        if handed:
+            held = f"counter {value} and {handed} permit{'s' if handed > 1 else ''} handed to "
+            held += "waiters that have not run yet"
+        else:
+            held = f"counter {value}"
+        return (
+            f"BoundedSemaphore released too many times: releasing {n} with {held} would "
+            f"exceed the initial value {self._initial}"
+        )
 
 
 class DummySemaphore(Linkable):
