@@ -81,6 +81,12 @@ class Condition:
         TypeError: ``lock`` has no ``acquire``/``release`` methods.
 
     Note:
+        A waiter that leaves :meth:`wait` with an exception (a kill, an outer timeout) passes
+        a notification on to the next waiter, in case a notify had chosen it: a wake-up is
+        never lost to a greenlet that left, at the price of a possible spurious one (as in
+        ``asyncio`` since Python 3.13).  A wait that times out was not chosen, and passes
+        nothing on.
+
         With a :class:`Lock` (which has no owner) "holding the lock" can only be checked as
         "the lock is locked", as in ``asyncio``.  With a foreign lock the check uses its
         ``_is_owned()`` if it has one, or else tries to acquire it without blocking (as
@@ -182,7 +188,12 @@ class Condition:
         try:
             result = line._park(link, timeout, self)
         except BaseException:
-            self._reacquire(saved)
+            # The exception may have come after a notify chose this greenlet (moved it to the
+            # lock's queue): pass a notification on, so that none is lost.
+            try:
+                self._reacquire(saved)
+            finally:
+                self._notify_one_more()
             raise
         if result is TIMED_OUT:
             self._reacquire(saved)
@@ -194,6 +205,28 @@ class Condition:
             with lock._mutex:
                 lock._count = saved
         return True
+
+    def _notify_one_more(self) -> None:
+        """Notify the next waiter for one that left :meth:`wait` with an exception.
+
+        Which of them a notify had chosen cannot be told apart from the others, so this may
+        wake the next waiter spuriously (a condition variable may); it never loses a wake-up.
+        Normally the caller holds the lock again; if re-acquiring it failed and nobody holds
+        it, the waiter moved onto its queue is handed it at once.
+        """
+        lock = self._lock
+        line = self._line
+        if isinstance(lock, RLock):
+            with line._mutex, lock._mutex:
+                free = lock._owner is None
+                if line._move_waiters(lock, 1) and free:
+                    lock._pass_on()
+        elif isinstance(lock, Lock):
+            with line._mutex, lock._mutex:
+                free = not lock._locked
+                if line._move_waiters(lock, 1) and free:
+                    lock._locked = True
+                    lock._unlock()
 
     def _reacquire(self, saved: int) -> None:
         """Take our lock back after a wait that was not ended by a hand-off."""
