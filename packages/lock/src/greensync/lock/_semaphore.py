@@ -589,7 +589,9 @@ class CappedSemaphore(Linkable):
         """
         if timeout is not None:
             timeout = check_acquire_timeout(blocking, timeout)
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             value = self._value
             if value > self._lower:
                 value -= 1
@@ -602,6 +604,8 @@ class CappedSemaphore(Linkable):
             if not blocking or timeout == 0.0:
                 return False
             link = self._enqueue_waiter()
+        finally:
+            mutex.release()
         return self._park(link, timeout) is not TIMED_OUT
 
     def wait(self, timeout: float | None = None) -> int:
@@ -649,7 +653,9 @@ class CappedSemaphore(Linkable):
         if timeout is not None:
             timeout = check_acquire_timeout(blocking, timeout)
         line = self._line
-        with self._mutex:
+        mutex = self._mutex
+        mutex.acquire()
+        try:
             if self._handoff(True) is not None:
                 return True  # an acquirer takes it directly
             value = self._value
@@ -662,6 +668,8 @@ class CappedSemaphore(Linkable):
                 return False
             link = line._enqueue_waiter()
             self._notify()  # an acquire would now succeed, by taking this permit
+        finally:
+            mutex.release()
         return line._park(link, timeout, self) is not TIMED_OUT
 
     # -- context manager ----------------------------------------------------------------------
