@@ -1,69 +1,26 @@
 """A timeout that fires while its greenlet is parked in a primitive leaves the primitive clean.
 
 This package may not import the event, lock or queue packages, so the primitives here are the
-hub's own ``Waiter`` and a tiny semaphore written against the ``Linkable`` protocol, exactly as
-the real ones are.
+hub's own ``Waiter`` and ``greensync.hub.testing.Permits``, a tiny semaphore written against the
+``Linkable`` protocol exactly as the real ones are.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from typing import Any
 
 import pytest
 
 from greensync.hub import (
-    TIMED_OUT,
-    Linkable,
     Waiter,
-    check_timeout,
     get_hub,
     iwait,
     sleep,
     spawn,
 )
-from greensync.hub.testing import Trace, assert_no_links
+from greensync.hub.testing import Permits, Trace, assert_no_links
 from greensync.timeout import Timeout
-
-
-class Permits(Linkable):
-    """A minimal semaphore: FIFO hand-off, and a permit handed to a leaver comes back."""
-
-    __slots__ = ("count", "reclaimed")
-
-    def __init__(self, count: int) -> None:
-        super().__init__()
-        self.count = count
-        self.reclaimed = 0  # how many handed permits came back from leavers
-
-    def __repr__(self) -> str:
-        return f"<Permits count={self.count} waiters={self._waiter_count()}>"
-
-    def ready(self) -> bool:
-        return self.count > 0
-
-    def acquire(self, timeout: float | None = None) -> bool:
-        timeout = check_timeout(timeout)
-        with self._mutex:
-            if self.count > 0:
-                self.count -= 1
-                return True
-            link = self._enqueue_waiter()
-        return self._park(link, timeout) is not TIMED_OUT
-
-    def release(self) -> None:
-        with self._mutex:
-            self._give(True)
-
-    def _give(self, value: Any) -> None:
-        if self._handoff(value) is None:
-            self.count += 1
-            self._notify()
-
-    def _reclaim(self, value: Any) -> None:
-        self.reclaimed += 1
-        self._give(value)
 
 
 def test_timeout_while_parked_on_a_semaphore_leaves_no_link() -> None:

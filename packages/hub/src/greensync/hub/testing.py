@@ -150,7 +150,7 @@ def chaos(seed: int | str) -> ChaosHub:
 class Permits(Linkable):
     """A minimal semaphore written against the waiter protocol, for tests of the hub's machinery.
 
-    Tests of a package that may not import greensync.lock (the timeout package, the hub
+    Tests of a package that may not depend on the lock package (the timeout package, the hub
     itself) park on this when they need a hand-off line (:meth:`acquire`) and a listener line
     (:meth:`wait_ready`) with the protocol's rules: FIFO hand-off, reserved permits, a permit
     handed to a waiter that left going back through ``_reclaim``.  ``reclaimed`` counts those
