@@ -135,8 +135,14 @@ def check_timeout(timeout: object, name: str = "timeout") -> float | None:
     try:
         value = float(timeout)  # type: ignore[arg-type]
     except OverflowError:
-        # An int too large for a float: longer than anything can wait, so forever if positive.
-        value = math.inf if timeout > 0 else -math.inf  # type: ignore[operator]
+        # An int too large for a float: longer than anything can wait, so forever if positive;
+        # if negative, say so without printing a thousand digits.
+        if timeout > 0:  # type: ignore[operator]
+            return None
+        raise ValueError(
+            f"`{name}` must be a non-negative number or None, got a negative int "
+            f"({timeout.bit_length()} bits)"  # type: ignore[attr-defined]
+        ) from None
     if value >= 0.0:
         return None if value == math.inf else value
     raise ValueError(f"`{name}` must be a non-negative number or None, got {timeout!r}")

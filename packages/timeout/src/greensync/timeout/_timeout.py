@@ -85,14 +85,10 @@ _MAX_INT: Final = int(sys.float_info.max)
 
 
 def _check_seconds(seconds: object) -> float | None:
-    """Validate ``seconds`` off the fast path: ``check_timeout``, plus ints beyond a float."""
-    if isinstance(seconds, int) and not isinstance(seconds, bool) and abs(seconds) > _MAX_INT:
-        # float() would raise a bare OverflowError, and the repr may be thousands of digits.
-        what = "a negative int" if seconds < 0 else "an int too large for a float"
-        raise ValueError(
-            f"`seconds` must be a non-negative number or None, got {what} "
-            f"({seconds.bit_length()} bits)"
-        )
+    """Validate ``seconds`` off the fast path, as every greensync timeout is validated.
+
+    An int too large for a float means never, like ``math.inf`` (the hub's rule).
+    """
     return check_timeout(seconds, "seconds")
 
 
@@ -167,7 +163,7 @@ class Timeout(BaseException):
 
     Raises:
         TypeError: ``seconds`` is not a number, or ``exception`` is not an exception.
-        ValueError: ``seconds`` is negative, NaN, or an int too large for a float.
+        ValueError: ``seconds`` is negative or NaN.
     """
 
     __slots__ = (
