@@ -386,30 +386,7 @@ class SimpleQueue(Linkable, Generic[T]):
             Full: the queue is full.
             ShutDown: the queue was shut down.
         """
-        mutex = self._mutex
-        mutex.acquire()
-        try:
-            if self._shutdown:
-                raise ShutDown(f"cannot put into {self._brief()}: it was shut down")
-            maxsize = self._maxsize
-            if not maxsize or len(self._items) + self._reserved < maxsize:
-                if self._nget and (
-                    self._handoff(TIMED_OUT_ITEM if item is TIMED_OUT else item) is not None
-                ):
-                    self._unfinished += 1
-                    return
-                try:
-                    self._push(item)
-                except BaseException:
-                    self._push_failed(item)
-                    raise
-                self._unfinished += 1
-                if self._listened:
-                    self._notify()
-                return
-            raise Full(f"{self._brief()} is full")
-        finally:
-            mutex.release()
+        self.put(item, False)
 
     def _wake_putters(self) -> None:
         """Hand room to parked putters while there is some.  Hold ``_mutex``."""
