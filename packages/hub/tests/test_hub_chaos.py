@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from greensync.hub import ChaosHub, get_hub, sleep, spawn
+from greensync.hub import get_hub, sleep, spawn
 from greensync.hub.testing import (
+    ChaosHub,
     Permits,
     Trace,
     assert_no_links,
@@ -90,6 +91,10 @@ def test_chaos_hub_repr_names_the_seed() -> None:
 def test_spawned_work_completes_under_chaos() -> None:
     def body(_: int) -> list[int]:
         chaos(3)
-        return [task.get() for task in [spawn(lambda n=n: n * n) for n in range(5)]]
+
+        def square(n: int) -> int:
+            return n * n
+
+        return [task.get() for task in [spawn(square, n) for n in range(5)]]
 
     assert run_in_threads(body, 1)[0] == [0, 1, 4, 9, 16]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import threading
 import tracemalloc
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -15,7 +17,7 @@ from greensync.hub import (
     sleep,
     spawn,
 )
-from greensync.hub._loop import _peek_hub
+from greensync.hub._current import _peek_hub
 from greensync.hub.testing import (
     Permits,
     Trace,
@@ -111,9 +113,11 @@ def test_handoff_serves_waiters_fifo_and_releaser_cannot_barge() -> None:
     spawn_all(taker, ["a", "b", "c"])
     run_until_blocked()
     permits.release()
-    # The permit is reserved for "a": an immediate acquire by the releaser must queue.
+    # The permit is reserved for "a", which has not run yet: the releaser cannot take it back.
     assert permits.count == 0
+    assert permits.acquire(timeout=0) is False
     barger = spawn(taker, "releaser")
+    run_until_blocked()  # it queues behind b and c
     permits.release()
     permits.release()
     permits.release()
@@ -124,7 +128,8 @@ def test_handoff_serves_waiters_fifo_and_releaser_cannot_barge() -> None:
     assert_no_links(permits)
 
 
-def test_one_hub_callback_wakes_a_whole_batch() -> None:
+@pytest.mark.builtin_hub
+def test_notify_wakes_a_whole_batch_without_a_callback_per_waiter() -> None:
     permits = Permits(0)
     trace = Trace()
 
@@ -134,12 +139,25 @@ def test_one_hub_callback_wakes_a_whole_batch() -> None:
 
     spawn_all(listener, range(100))
     run_until_blocked()
-    before = pending_callbacks()
-    with permits._mutex:
-        permits.count = 1
-        permits._notify()
-    assert pending_callbacks() == before + 1  # one batch callback, not one per waiter
+    hub = get_hub()
+    calls: list[object] = []
+    original = hub.run_callback
+
+    def spy(fn: Callable[..., object], *args: Any) -> Any:
+        calls.append(fn)
+        return original(fn, *args)
+
+    hub.run_callback = spy  # type: ignore[method-assign]
+    try:
+        line = permits.get_waitline()
+        with line.mutex:
+            permits.count = 1
+            assert line.notify() == 100
+    finally:
+        del hub.run_callback
+    assert calls == []  # no hub callback per waiter (nor one per batch: the loop wakes them)
     assert trace == []  # and nobody ran yet
+    assert pending_callbacks() == 100  # each is one switch queued on the ready queue
     run_until_blocked()
     assert trace == [str(i) for i in range(100)]
 
@@ -256,8 +274,9 @@ def test_exception_thrown_after_handoff_gives_the_permit_back_when_nobody_waits(
     run_until_blocked()
     hub = get_hub()
     hub.run_callback(hub.throw_into, task, ValueError())
-    with permits._mutex:  # hand the permit in the same turn, before the throw runs
-        permits._give(True)
+    line = permits.get_waitline()
+    with line.mutex:  # hand the permit in the same turn, before the throw runs
+        assert line.handoff(True)
     run_until_blocked()
     assert outcome == ["thrown"]
     assert permits.count == 1  # exactly one outcome: the permit is back, not lost
@@ -306,9 +325,9 @@ def test_mass_timeouts_leave_no_records_and_memory_flat() -> None:
     finally:
         tracemalloc.stop()
     assert permits.linkcount() == 1
-    lines = permits._lines
-    assert lines is not None
-    assert len(lines[0]) < 100  # dead records were compacted away
+    line = permits.waitline
+    assert line is not None
+    assert len(line) < 100  # dead records were compacted away
     assert second - first < 200_000
     permits.release()
     blocker.join()

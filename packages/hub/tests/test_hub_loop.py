@@ -14,6 +14,7 @@ from greenlet import getcurrent, greenlet
 
 from greensync.hub import (
     Hub,
+    HubBase,
     LoopExit,
     Waiter,
     check_timeout,
@@ -21,7 +22,7 @@ from greensync.hub import (
     sleep,
     spawn,
 )
-from greensync.hub._loop import HubBase, _peek_hub
+from greensync.hub._current import _peek_hub
 from greensync.hub.testing import Trace, run_in_threads, run_until_blocked
 
 

@@ -130,7 +130,12 @@ def test_call_at_rejects_bad_deadlines(bad: Any, error: type[Exception]) -> None
 
 @pytest.mark.parametrize("bad", [[object()], [Waiter(), 3], ["event"]])
 def test_waiting_on_something_not_linkable_is_a_type_error(bad: list[Any]) -> None:
-    for call in (lambda: list(iwait(bad)), lambda: wait(bad), lambda: joinall(bad)):
+    calls: list[Callable[[], object]] = [
+        lambda: list(iwait(bad)),
+        lambda: wait(bad),
+        lambda: joinall(bad),
+    ]
+    for call in calls:
         with pytest.raises(TypeError, match="linkable"):
             call()
     _hub_still_works()

@@ -1,37 +1,40 @@
-"""greensync.hub: a tiny per-thread loop and the waiter protocol every greensync primitive uses.
+"""greensync.hub: a tiny per-thread loop and the wait line every greensync primitive parks on.
 
 Everything a primitive or a user needs is re-exported here; the modules behind it are private.
+``greensync.hub.aio`` (the asyncio bridge) and ``greensync.hub.testing`` are loaded on first
+use.
 """
 
 from __future__ import annotations
 
 import os as _os
+from typing import Any as _Any
 
 from .__about__ import __version__
-from ._linkable import TIMED_OUT, Linkable, Waiter
+from ._current import get_hub, use
+from ._linkable import Linkable, Waiter
 from ._loop import (
     CallbackHandle,
-    ChaosHub,
     Hub,
     HubBase,
     LoopExit,
     TimerHandle,
     check_timeout,
-    get_hub,
-    use,
 )
 from ._task import Task, iwait, joinall, sleep, spawn, spawn_later, wait
+from ._waitline import NOTHING, TIMED_OUT, WaitLine
 
 __all__ = [
+    "NOTHING",
     "TIMED_OUT",
     "CallbackHandle",
-    "ChaosHub",
     "Hub",
     "HubBase",
     "Linkable",
     "LoopExit",
     "Task",
     "TimerHandle",
+    "WaitLine",
     "Waiter",
     "__version__",
     "check_timeout",
@@ -44,6 +47,17 @@ __all__ = [
     "use",
     "wait",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    # ``import greensync.hub`` then ``greensync.hub.aio.run_greenlet(...)`` works: the asyncio
+    # bridge (which imports asyncio) and the testing helpers load on first use.
+    if name in ("aio", "testing"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 if _os.environ.get("GREENSYNC_HUB"):
     use(_os.environ["GREENSYNC_HUB"])

@@ -40,6 +40,7 @@ from ._loop import (
     _check_callable,
     _check_delay,
     _Throw,
+    parks,
 )
 
 __all__ = ["AsyncioHub", "EventletHub", "GeventHub"]
@@ -212,6 +213,7 @@ class _AdapterHub(HubBase):
         timer = self._arm_at(when, fire, ref)
         return timer
 
+    @parks
     def _switch_to_loop(self, loop_greenlet: greenlet) -> Any:
         # Keep the other loop alive while another thread might post, and watch for deadlock
         # while the main greenlet is parked.
@@ -219,6 +221,7 @@ class _AdapterHub(HubBase):
             self._watch()
         return self._switch_raw(loop_greenlet)
 
+    @parks
     def _switch_raw(self, loop_greenlet: greenlet) -> Any:
         return _greenlet_switch(loop_greenlet)
 
@@ -353,6 +356,7 @@ class GeventHub(_AdapterHub):
         # gevent raises its own LoopExit when idle; our watchdog only keeps it alive.
         return False
 
+    @parks
     def _switch_raw(self, loop_greenlet: greenlet) -> Any:
         try:
             return _greenlet_switch(loop_greenlet)
@@ -417,6 +421,7 @@ class EventletHub(_AdapterHub):
     def _ignore(*_args: object) -> None:
         return
 
+    @parks
     def _switch_raw(self, loop_greenlet: greenlet) -> Any:
         if loop_greenlet.dead:
             self._ehub.ensure_greenlet()
@@ -463,6 +468,14 @@ class EventletHub(_AdapterHub):
 
         return stop
 
+    def _after_fork(self) -> None:
+        super()._after_fork()
+        for fd in (self._pipe_r, self._pipe_w):
+            try:
+                os.close(fd)
+            except OSError:
+                continue
+
     def destroy(self) -> None:
         super().destroy()
         try:
@@ -488,6 +501,8 @@ class AsyncioHub(_AdapterHub):
     that loop instead: greenlets started from a coroutine park on greensync primitives and are
     resumed by the loop's own callbacks and timers.
     """
+
+    _is_asyncio = True
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         super().__init__()
@@ -550,48 +565,3 @@ class AsyncioHub(_AdapterHub):
         super().destroy()
         if self._owns_loop and not self._loop.is_running():
             self._loop.close()
-
-
-# Greenlets parked through an adapter stop in these frames, which hand a switched-in _Throw up to
-# HubBase.switch: throw_into may wake them by switching.
-_PARK_CODES.update(
-    {
-        _AdapterHub._switch_to_loop.__code__,
-        _AdapterHub._switch_raw.__code__,
-        GeventHub._switch_raw.__code__,
-        EventletHub._switch_raw.__code__,
-    }
-)
-
-
-def adapter_names() -> tuple[str, ...]:
-    """The names :func:`greensync.hub.use` accepts."""
-    return ("builtin", "gevent", "eventlet", "asyncio")
-
-
-def resolve(name: str) -> type[HubBase]:
-    """Return the hub factory for ``name``.
-
-    Raises:
-        TypeError: ``name`` is not a string.
-        ValueError: ``name`` is not one of :func:`adapter_names`.
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"`name` must be a str, got {type(name).__name__} {name!r}")
-    key = name.strip().lower()
-    if key == "gevent":
-        return GeventHub
-    if key == "eventlet":
-        # Import eventlet here, in the thread that selects it: eventlet set up first in a
-        # worker thread keeps that thread from ever finishing.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import eventlet.hubs  # noqa: F401
-        return EventletHub
-    if key == "asyncio":
-        return AsyncioHub
-    if key in ("builtin", "default", ""):
-        from ._loop import Hub
-
-        return Hub
-    raise ValueError(f"`name` must be one of {', '.join(adapter_names())}, got {name!r}")

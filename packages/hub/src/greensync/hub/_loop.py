@@ -37,7 +37,6 @@ from __future__ import annotations
 import heapq
 import math
 import os
-import random
 import selectors
 import sys
 import threading
@@ -45,35 +44,25 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from greenlet import GreenletExit, getcurrent, greenlet
+
+from ._records import CALL, DONE, HANDED, LINE, QUEUED, STATE, VALUE, WHO
+from ._state import _local
 
 __all__ = [
     "CallbackHandle",
     "Hub",
+    "HubBase",
     "LoopExit",
     "TimerHandle",
     "check_timeout",
-    "get_hub",
+    "parks",
 ]
 
 _greenlet_switch = greenlet.switch
 
-# States of a parked waiter (see _linkable): still waiting, handed a value and about to be
-# switched to it, or finished (woken, timed out, or gone).
-_WAITING = 0
-_HANDED = 1
-_DONE = 2
-
-# Fields of a parked waiter's record, a list (see _linkable): cheaper to make than an object.
-_L_GLET = 0
-_L_HUB = 1
-_L_OWNER = 2
-_L_VALUE = 3
-_L_STATE = 4
-_L_CALLBACK = 5
-_L_TIMER = 6
 _monotonic = time.monotonic
 _heappush = heapq.heappush
 _get_ident = threading.get_ident
@@ -101,6 +90,24 @@ class _Throw:
 
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
+
+
+#: Code objects of the functions that park a greenlet by switching to the hub and turn a
+#: switched-in ``_Throw`` into a raise: :meth:`HubBase.throw_into` may wake those by switching.
+_PARK_CODES: set[Any] = set()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def parks(fn: F) -> F:
+    """Register ``fn`` as a function that parks by switching to the hub (a decorator).
+
+    A greenlet suspended in such a function turns a switched-in ``_Throw`` marker into a
+    raise, so :meth:`HubBase.throw_into` wakes it by switching (ten times cheaper than
+    ``greenlet.throw``).  Register at the definition, so the rule cannot be forgotten.
+    """
+    _PARK_CODES.add(fn.__code__)
+    return fn
 
 
 def check_timeout(timeout: object, name: str = "timeout") -> float | None:
@@ -277,6 +284,8 @@ class HubBase:
     _wakes: deque[Any]
     _wake_pending: bool
     closed: bool
+    #: True for the hub that runs on an asyncio loop: coroutines there may own greenlets.
+    _is_asyncio = False
 
     def _init_base(self) -> None:
         self._main = _root_greenlet()
@@ -319,6 +328,7 @@ class HubBase:
         """Call ``fn(*args)`` in the hub once :meth:`time` reaches ``when``."""
         return self.call_later(max(0.0, _check_when(when) - self.time()), fn, *args, ref=ref)
 
+    @parks
     def switch(self, waiting_on: object = None) -> Any:
         """Park the current greenlet until something switches back to it; return what it got.
 
@@ -337,7 +347,12 @@ class HubBase:
             )
         if current is self._main:
             self._main_waiting_on = waiting_on
-        result = self._switch_to_loop(loop_greenlet)
+            try:
+                result = self._switch_to_loop(loop_greenlet)
+            finally:
+                self._main_waiting_on = None
+        else:
+            result = self._switch_to_loop(loop_greenlet)
         if result.__class__ is _Throw:
             raise result.exc
         return result
@@ -437,9 +452,20 @@ class HubBase:
             "other threads)"
         )
 
-    def _wake(self, link: Any) -> None:
-        """Queue ``link`` for the next wake-up batch; callable from any thread."""
-        self._wakes.append(link)
+    def _wake(self, record: Any) -> None:
+        """Queue ``record`` (handed a value) for the next wake-up batch; callable from any thread.
+
+        The first record of a batch schedules it: on this hub's next turn when called in the
+        hub's own thread, at once through :meth:`run_callback_threadsafe` from any other (the
+        waker posts the wake-up itself, rule 4).  Every record of a batch is woken by the one
+        callback, :meth:`_run_wakes`.
+        """
+        self._wakes.append(record)
+        if not self._wake_pending:
+            self._schedule_batch()
+
+    def _schedule_batch(self) -> None:
+        """Make sure a wake-up batch runs, after records were appended to ``_wakes``."""
         if not self._wake_pending:
             self._wake_pending = True
             if self._thread_ident == _get_ident():
@@ -448,16 +474,8 @@ class HubBase:
                 self.run_callback_threadsafe(self._run_wakes)
 
     def _schedule_wakes(self) -> None:
+        """Queue :meth:`_run_wakes` on this hub's next turn (from the hub's own thread)."""
         self.run_callback(self._run_wakes)
-
-    def _schedule_batch(self) -> None:
-        """Make sure a wake-up batch will run, after records were appended to ``_wakes``."""
-        if not self._wake_pending:
-            self._wake_pending = True
-            if self._thread_ident == _get_ident():
-                self._schedule_wakes()
-            else:
-                self.run_callback_threadsafe(self._run_wakes)
 
     def _run_wakes(self) -> None:
         # Clear the flag first: a wake queued from another thread while we drain either lands
@@ -466,18 +484,40 @@ class HubBase:
         wakes = self._wakes
         popleft = wakes.popleft
         for _ in range(len(wakes)):
-            link = popleft()
-            if link[4] != _HANDED:  # it left early and gave back what it was handed
+            record = popleft()
+            # Only this thread moves a handed record on, so no mutex is needed here: a waiter
+            # that left early (and gave back what it was handed) already marked it done.
+            if record[STATE] != HANDED:
                 continue
-            link[4] = _DONE
-            glet = link[0]
+            record[STATE] = DONE
+            glet = record[WHO]
             if glet is not None:
-                glet.switch(link[3])
+                glet.switch(record[VALUE])
             else:
+                callback = record[CALL]
                 try:
-                    link[5](link[2])
+                    callback(record[LINE].owner)
                 except BaseException as exc:  # noqa: BLE001 - reported, loop survives
-                    self._callback_error(link[5], exc)
+                    self._callback_error(callback, exc)
+
+    def _cancel_due(self, line: Any, callback: object) -> None:
+        """Stop the due-but-not-run rawlink calls of ``callback`` on ``line`` (``unlink``)."""
+        for record in list(self._wakes):
+            if (
+                record[LINE] is line
+                and record[STATE] == HANDED
+                and record[WHO] is None
+                and (record[CALL] is callback or record[CALL] == callback)
+            ):
+                record[STATE] = DONE
+
+    def _after_fork(self) -> None:
+        """In a child process after ``os.fork()``: this hub belonged to the parent; drop it.
+
+        Its greenlets, pipes and selector are the parent's.  Subclasses close what they own
+        (never what the parent still uses through shared descriptors beyond closing our copy).
+        """
+        self.closed = True
 
 
 def _fileno(fd: int | Any) -> int:
@@ -518,7 +558,6 @@ class Hub(HubBase, greenlet):
         self._wake_w = -1
         self._fd_waiters: dict[int, list[greenlet | None]] = {}
         self._nfds = 0
-        self._wake_handle: list[Any] = [self._run_wakes, ()]
         self._shuffle_turn: Callable[[deque[list[Any]], int], None] | None = None
 
     # -- public API -------------------------------------------------------------------------
@@ -578,6 +617,7 @@ class Hub(HubBase, greenlet):
         """Call ``fn(*args)`` in the hub once :meth:`time` reaches ``when``."""
         return self._arm(_check_when(when), fn, args, ref)
 
+    @parks
     def switch(self, waiting_on: object = None) -> Any:
         """Park the current greenlet until something switches back to it; return what it got.
 
@@ -595,7 +635,12 @@ class Hub(HubBase, greenlet):
             )
         if current is self._main:
             self._main_waiting_on = waiting_on
-        result = _greenlet_switch(self)
+            try:
+                result = _greenlet_switch(self)
+            finally:
+                self._main_waiting_on = None
+        else:
+            result = _greenlet_switch(self)
         if result.__class__ is _Throw:
             raise result.exc
         return result
@@ -605,23 +650,43 @@ class Hub(HubBase, greenlet):
         super().destroy()
         self._close_fds()
 
-    def _schedule_batch(self) -> None:
-        if not self._wake_pending:
-            self._wake_pending = True
-            if self._thread_ident == _get_ident():
-                self._ready.append(self._wake_handle)
-            else:
-                self.run_callback_threadsafe(self._run_wakes)
+    def _wake(self, record: Any) -> None:
+        # The built-in hub needs no batch: a handed waiter is queued straight onto the ready
+        # queue as the switch (or callback) that wakes it, and the loop runs it on its next
+        # turn, in order with every other callback, at the cost of a C call.  The record keeps
+        # the item, so a waiter that leaves first cancels it (see _waitline._leave).
+        glet = record[WHO]
+        if glet is not None:
+            item = record[QUEUED] = [glet.switch, (record[VALUE],)]
+        else:
+            owner = record[LINE].owner
+            if owner is None:
+                return  # what it was linked to is gone
+            item = record[QUEUED] = [record[CALL], (owner,)]
+        if self._thread_ident == _get_ident():
+            self._ready.append(item)
+        else:
+            self._threadsafe.append(item)
+            if self._polling:
+                self._poke()
 
-    def _wake(self, link: Any) -> None:
-        # HubBase._wake with the same-thread case inlined: this is the hottest path there is.
-        self._wakes.append(link)
-        if not self._wake_pending:
-            self._wake_pending = True
-            if self._thread_ident == _get_ident():
-                self._ready.append(self._wake_handle)
-            else:
-                self.run_callback_threadsafe(self._run_wakes)
+    def _cancel_due(self, line: Any, callback: object) -> None:
+        owner = line.owner
+        for item in self._ready:
+            fn = item[0]
+            args = item[1]
+            if (
+                fn is not None
+                and len(args) == 1
+                and args[0] is owner
+                and (fn is callback or fn == callback)
+            ):
+                item[0] = None
+                item[1] = ()
+
+    def _after_fork(self) -> None:
+        super()._after_fork()
+        self._close_fds()
 
     def _pending(self) -> int:
         return len(self._ready) + len(self._threadsafe)
@@ -833,9 +898,6 @@ class Hub(HubBase, greenlet):
                 ready.append(threadsafe.popleft())
 
 
-#: Code objects of the functions that park a greenlet by switching to the hub and turn a
-#: switched-in ``_Throw`` into a raise: ``throw_into`` may wake those by switching.
-_PARK_CODES = {Hub.switch.__code__, HubBase.switch.__code__}
 _FD_TIMEOUT = object()
 
 
@@ -844,134 +906,3 @@ def _check_delay(seconds: object, name: str) -> float:
         raise TypeError(f"`{name}` must be a non-negative number, got None")
     value = check_timeout(seconds, name)
     return math.inf if value is None else value
-
-
-_local = threading.local()
-
-
-#: Makes the hub of a thread that has none yet: the built-in one unless use() chose another.
-class ChaosHub(Hub):
-    """The built-in hub with a seeded chaos scheduler, for exploring interleavings in tests.
-
-    Each turn runs its callbacks in a random order, and every blocking point first yields once
-    to the other runnable greenlets (as an extra ``sleep(0)``) before it parks.  Both follow
-    only from the seed, so a failure is replayed by running again with the same seed: set
-    ``GREENSYNC_CHAOS=<seed>`` (the built-in hub then becomes a ChaosHub), or call
-    ``greensync.hub.testing.chaos(seed)`` in a thread before its hub is first used.  The waiter
-    protocol's promises (FIFO hand-off, nothing lost) must hold under it; the order in which
-    unrelated greenlets run does not.
-    """
-
-    def __init__(self, seed: int | str) -> None:
-        super().__init__()
-        self.seed = seed
-        self._random = random.Random(seed)
-        self._shuffle_turn = self._shuffle
-
-    def __repr__(self) -> str:
-        return f"<ChaosHub seed={self.seed!r} thread={self._thread_ident} ready={len(self._ready)}>"
-
-    def _shuffle(self, ready: deque[list[Any]], n: int) -> None:
-        turn = [ready.popleft() for _ in range(n)]
-        self._random.shuffle(turn)
-        ready.extendleft(reversed(turn))
-
-    def switch(self, waiting_on: object = None) -> Any:
-        current = getcurrent()
-        if current is not self and self._random.random() < 0.5:
-            # Yield once before parking: something else may run (and even wake us) first.
-            item: list[Any] = [current.switch, (_CHAOS_RESUME,)]
-            self._ready.append(item)
-            try:
-                result = Hub.switch(self, waiting_on)
-            except BaseException:
-                item[0] = None  # thrown out while yielding: the resume must not come later
-                raise
-            if result is not _CHAOS_RESUME:
-                item[0] = None  # woken for real while yielding: that is the wake-up
-                return result
-        return Hub.switch(self, waiting_on)
-
-
-_CHAOS_RESUME = object()
-
-
-def _default_factory() -> HubBase:
-    seed = os.environ.get("GREENSYNC_CHAOS")
-    if seed:
-        return ChaosHub(int(seed) if seed.lstrip("-").isdigit() else seed)
-    return Hub()
-
-
-_factory: Callable[[], HubBase] = _default_factory
-
-
-class _ThreadEnd:
-    """Kept in the thread-local next to the hub: when the thread ends, its locals go, and this
-    marks the hub closed, so primitives shared with other threads stop handing values to
-    greenlets that can never run again."""
-
-    __slots__ = ("hub",)
-
-    def __init__(self, hub: HubBase) -> None:
-        self.hub = hub
-
-    def __del__(self) -> None:
-        self.hub.closed = True
-
-
-def get_hub() -> HubBase:
-    """Return this thread's hub, creating it on first use."""
-    try:
-        return _local.hub  # type: ignore[no-any-return]
-    except AttributeError:
-        return _install(_factory())
-
-
-def _install(hub: HubBase) -> HubBase:
-    """Make ``hub`` this thread's hub."""
-    _local.hub = hub
-    _local.end = _ThreadEnd(hub)
-    return hub
-
-
-def use(name: str) -> None:
-    """Choose the hub that threads without one will get: ``"builtin"`` (the default),
-    ``"gevent"``, ``"eventlet"`` or ``"asyncio"``.
-
-    Call it before the hub is first used; the ``GREENSYNC_HUB`` environment variable does the
-    same when ``greensync.hub`` is imported.  Threads that already have a hub keep it.
-
-    Raises:
-        ValueError: ``name`` is not a known hub.
-        RuntimeError: this thread already runs a hub of another kind.
-    """
-    global _factory
-    from ._adapters import resolve
-
-    factory = resolve(name)
-    existing = _peek_hub()
-    if existing is not None and not isinstance(existing, factory):
-        raise RuntimeError(
-            f"this thread already runs {existing!r}: call use({name!r}) before the hub is "
-            "first used"
-        )
-    _factory = _default_factory if factory is Hub else factory
-
-
-def _peek_hub() -> HubBase | None:
-    """Return this thread's hub if it exists, without creating one."""
-    return getattr(_local, "hub", None)
-
-
-def _after_fork_in_child() -> None:
-    # The parent's hub (and its greenlets, pipe and selector) are not ours to drive; forget it
-    # and let get_hub() make a fresh one.  Closing the inherited descriptors is the child's job.
-    hub = getattr(_local, "hub", None)
-    if hub is not None:
-        del _local.hub
-        hub.closed = True
-        hub._close_fds()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import contextvars
-import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, ParamSpec, TypeVar, final, overload
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from ._linkable import TIMED_OUT, Linkable, Waiter
+from ._current import get_hub
 from ._loop import (
     _PARK_CODES,
     CallbackHandle,
@@ -19,20 +18,25 @@ from ._loop import (
     HubBase,
     TimerHandle,
     _check_delay,
-    _local,
     _Throw,
     check_timeout,
-    get_hub,
+    parks,
 )
+from ._records import LINE
+from ._state import _local
+from ._waitline import WaitLine, lazy_waitline
 
 __all__ = ["Task", "iwait", "joinall", "sleep", "spawn", "spawn_later", "wait"]
 
 T = TypeVar("T")
 L = TypeVar("L")
+TaskT = TypeVar("TaskT", bound="Task[Any]")
+P = ParamSpec("P")
 
 _greenlet_switch = greenlet.switch
 
 
+@parks
 def sleep(seconds: float = 0) -> None:
     """Park the current greenlet for ``seconds``.
 
@@ -78,29 +82,6 @@ def sleep(seconds: float = 0) -> None:
         handle.cancel()
 
 
-_PARK_CODES.add(sleep.__code__)
-
-
-class _TaskLinks(Linkable):
-    """The waiting side of a :class:`Task` (a greenlet cannot also carry Linkable's slots).
-
-    It refers to its task only weakly, so a finished task is freed by reference counting.
-    """
-
-    __slots__ = ("done", "task")
-
-    def __init__(self, task: Task[Any]) -> None:
-        super().__init__()
-        self.done = False
-        self.task = weakref.ref(task)
-
-    def ready(self) -> bool:
-        return self.done
-
-    def __repr__(self) -> str:
-        return repr(self.task())
-
-
 class Task(greenlet, Generic[T]):
     """A greenlet that runs ``fn(*args, **kwargs)`` in the hub and keeps its outcome.
 
@@ -108,10 +89,11 @@ class Task(greenlet, Generic[T]):
     spawner's :mod:`contextvars` context, as asyncio tasks do.  An exception that ends a task
     is stored (see :attr:`exception`) and reported through the hub's ``handle_error``; a task
     killed with ``GreenletExit`` counts as successful, with the exception instance as its value
-    (gevent's rule).
+    (gevent's rule).  Greenlets, asyncio tasks (:meth:`async_get`, :meth:`async_join`) and
+    other threads may all wait for a task.
     """
 
-    def __init__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> None:
+    def __init__(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> None:
         if not callable(fn):
             raise TypeError(f"`fn` must be callable, got {type(fn).__name__} {fn!r}")
         hub = get_hub()
@@ -119,24 +101,33 @@ class Task(greenlet, Generic[T]):
         self._hub = hub
         self.gr_context = contextvars.copy_context()
         self._fn: Callable[..., T] | None = fn
-        self._args = args
-        self._kwargs = kwargs
+        self._args: tuple[Any, ...] = args
+        self._kwargs: dict[str, Any] = kwargs
         self._value: T | None = None
         self._exception: BaseException | None = None
         self._traceback: TracebackType | None = None
         self._start: CallbackHandle | TimerHandle | None = None
-        self._links = _TaskLinks(self)
+        self._done = False
+        #: The line of whoever waits for this task (greenlets, tasks, callbacks), made on need.
+        self.waitline: WaitLine | None = None
 
     def __repr__(self) -> str:
         fn = self._fn
         name = getattr(fn, "__qualname__", None) or repr(fn) if fn is not None else "-"
-        if self._links.done:
+        if self._done:
             state = "failed" if self._exception is not None else "done"
         elif self:
-            state = "running"
+            on = parked_on(self)
+            state = "running" if on is None else f"parked on {on!r}"
         else:
             state = "pending"
         return f"<Task {name} {state}>"
+
+    def _line(self) -> WaitLine:
+        line = self.waitline
+        if line is None:
+            line = lazy_waitline(self, "waitline", lambda: WaitLine(self))
+        return line
 
     # -- the greenlet body ----------------------------------------------------------------
 
@@ -160,24 +151,25 @@ class Task(greenlet, Generic[T]):
             self._finish(value, None)
 
     def _finish(self, value: Any, exc: BaseException | None) -> None:
-        links = self._links
-        with links._mutex:
-            self._value = value
-            self._exception = exc
-            if exc is not None:
-                self._traceback = exc.__traceback__
-            links.done = True
-            links._notify()
+        self._value = value
+        self._exception = exc
+        if exc is not None:
+            self._traceback = exc.__traceback__
+        self._done = True
+        line = self.waitline
+        if line:
+            with line.mutex:
+                line.notify()
 
     # -- outcome ----------------------------------------------------------------------------
 
     def ready(self) -> bool:
         """Return True once the task has finished (returned, raised, or was killed)."""
-        return self._links.done
+        return self._done
 
     def successful(self) -> bool:
         """Return True if the task finished without raising (``GreenletExit`` counts as ok)."""
-        return self._links.done and self._exception is None
+        return self._done and self._exception is None
 
     @property
     def value(self) -> T | None:
@@ -199,12 +191,27 @@ class Task(greenlet, Generic[T]):
         Raises:
             TimeoutError: the task did not finish in time.
         """
-        if not self._links.done:
+        if not self._done:
             timeout = check_timeout(timeout)
             if not block:
                 raise TimeoutError(f"{self!r} has not finished")
-            if not self._wait(timeout):
+            if not self._line().listen(timeout, self.ready):
                 raise TimeoutError(f"{self!r} did not finish within {timeout} seconds")
+        return self._outcome()
+
+    async def async_get(self, timeout: float | None = None) -> T:
+        """Wait, from an asyncio task, for this task to finish; return its value or raise.
+
+        Raises:
+            TimeoutError: the task did not finish within ``timeout`` seconds.
+        """
+        if not self._done:
+            timeout = check_timeout(timeout)
+            if not await self._line().async_listen(timeout, self.ready):
+                raise TimeoutError(f"{self!r} did not finish within {timeout} seconds")
+        return self._outcome()
+
+    def _outcome(self) -> T:
         exc = self._exception
         if exc is not None:
             # Re-raise with the traceback it ended the task with, so it does not grow per get().
@@ -213,16 +220,13 @@ class Task(greenlet, Generic[T]):
 
     def join(self, timeout: float | None = None) -> None:
         """Wait until the task finishes or ``timeout`` seconds pass; never raises its error."""
-        if not self._links.done:
-            self._wait(check_timeout(timeout))
+        if not self._done:
+            self._line().listen(check_timeout(timeout), self.ready)
 
-    def _wait(self, timeout: float | None) -> bool:
-        links = self._links
-        with links._mutex:
-            if self._links.done:
-                return True
-            link = links._enqueue_listener()
-        return links._park(link, timeout) is not TIMED_OUT
+    async def async_join(self, timeout: float | None = None) -> None:
+        """Wait, from an asyncio task, until this task finishes or ``timeout`` seconds pass."""
+        if not self._done:
+            await self._line().async_listen(check_timeout(timeout), self.ready)
 
     def kill(
         self,
@@ -245,7 +249,7 @@ class Task(greenlet, Generic[T]):
                 f"`exception` must be an exception class or instance, got {exception!r}"
             )
         timeout = check_timeout(timeout)
-        if self._links.done:
+        if self._done:
             return
         if self is getcurrent():
             raise exc
@@ -265,56 +269,83 @@ class Task(greenlet, Generic[T]):
             self.join(timeout)
 
     def _deliver_kill(self, exc: BaseException) -> None:
-        if not self._links.done and not self.dead:
+        if not self._done and not self.dead:
             self._hub.throw_into(self, exc)
 
     # -- links ------------------------------------------------------------------------------
 
     def rawlink(self, callback: Callable[[Task[T]], object]) -> None:
-        """Call ``callback(self)`` in the hub when the task finishes (one-shot)."""
-        self._links.rawlink(_TaskCallback(self, callback))
+        """Call ``callback(self)`` in the hub when the task finishes (one-shot).
+
+        Raises:
+            TypeError: ``callback`` is not callable.
+        """
+        line = self._line()
+        line.link(callback)
+        if self._done:
+            with line.mutex:
+                line.notify()
 
     def unlink(self, callback: Callable[[Task[T]], object]) -> None:
         """Remove a callback registered with :meth:`rawlink`."""
-        self._links.unlink(_TaskCallback(self, callback))
+        line = self.waitline
+        if line is not None:
+            line.unlink(callback)
 
     def linkcount(self) -> int:
-        """Return how many callbacks and greenlets wait for this task."""
-        return self._links.linkcount()
+        """Return how many callbacks, greenlets and tasks wait for this task."""
+        line = self.waitline
+        if not line:
+            return 0
+        return line.takers() + line.listeners()
 
 
-class _TaskCallback:
-    """Adapts a task callback (called with the task) to a link (called with the Linkable)."""
+def parked_on(glet: greenlet) -> object:
+    """What the suspended greenlet ``glet`` is parked on, or None if it is not parked.
 
-    __slots__ = ("callback", "task")
+    Read from its frame (nothing is recorded on the hot path): a wait line's owner, what a
+    bare ``Hub.switch`` was told, or the hub for ``sleep``.
+    """
+    frame = glet.gr_frame
+    for _ in range(8):
+        if frame is None:
+            return None
+        if frame.f_code in _PARK_CODES:
+            local = frame.f_locals
+            record = local.get("record")
+            if isinstance(record, list) and len(record) > LINE:
+                line = record[LINE]
+                owner = getattr(line, "owner", None)
+                return owner if owner is not None else line
+            waiting_on = local.get("waiting_on")
+            if waiting_on is not None:
+                return waiting_on
+            if frame.f_code is sleep.__code__:
+                return "sleep"
+        frame = frame.f_back
+    return None
 
-    def __init__(self, task: Task[Any], callback: Callable[[Any], object]) -> None:
-        if not callable(callback):
-            raise TypeError(
-                f"`callback` must be callable, got {type(callback).__name__} {callback!r}"
-            )
-        self.task = task
-        self.callback = callback
 
-    def __call__(self, _links: object) -> None:
-        self.callback(self.task)
+def spawn(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Task[T]:
+    """Start ``fn(*args, **kwargs)`` in a new :class:`Task` on the hub's next turn.
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _TaskCallback) and other.callback == self.callback
-
-    def __hash__(self) -> int:
-        return hash(self.callback)
-
-
-def spawn(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Task[T]:
-    """Start ``fn(*args, **kwargs)`` in a new :class:`Task` on the hub's next turn."""
+    Raises:
+        TypeError: ``fn`` is not callable.
+    """
     task: Task[T] = Task(fn, *args, **kwargs)
     task._start = task._hub.run_callback(task.switch)
     return task
 
 
-def spawn_later(seconds: float, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Task[T]:
-    """Start ``fn(*args, **kwargs)`` in a new :class:`Task` after ``seconds``."""
+def spawn_later(
+    seconds: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> Task[T]:
+    """Start ``fn(*args, **kwargs)`` in a new :class:`Task` after ``seconds``.
+
+    Raises:
+        TypeError: ``fn`` is not callable, or ``seconds`` is not a number.
+        ValueError: ``seconds`` is negative or NaN.
+    """
     delay = _check_delay(seconds, "seconds")
     task: Task[T] = Task(fn, *args, **kwargs)
     task._start = task._hub.call_later(delay, task.switch)
@@ -330,104 +361,175 @@ def _check_linkable(obj: object) -> None:
 
 
 class _Collector:
-    """Receives rawlink callbacks for :func:`iwait` and wakes the iterating greenlet."""
+    """The rawlink callback of every object an :class:`iwait` watches; wakes the iterator.
 
-    __slots__ = ("arrived", "waiter")
+    Apart from the iterator, so that the links (which hold this) do not keep the iterator
+    alive: an iterator dropped half-way is freed, and unlinks on the way out.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("arrived", "line")
+
+    def __init__(self, owner: object) -> None:
         self.arrived: deque[Any] = deque()
-        self.waiter: Waiter[None] | None = None
+        self.line = WaitLine(owner)
 
     def __call__(self, obj: object) -> None:
         self.arrived.append(obj)
-        waiter = self.waiter
-        if waiter is not None:
-            self.waiter = None
-            waiter.switch(None)
+        line = self.line
+        if line:
+            with line.mutex:
+                line.notify()
 
 
-def iwait(
-    objects: Iterable[L], timeout: float | None = None, count: int | None = None
-) -> Iterator[L]:
+@final
+class iwait(Generic[L]):
     """Yield objects from ``objects`` as they become ready, until ``count`` or ``timeout``.
 
-    Any mix of linkables works: events, results, semaphores, queues, tasks.  Links are removed
-    when the iteration ends, however it ends.
+    Any mix of linkables works: events, results, semaphores, queues, tasks.  Objects that are
+    ready already are reported first, in the order given, whatever the timeout (``timeout=0``
+    included); the others as they become ready.  Use it as a context manager to stop watching
+    at once when the block is left (gevent's ``with iwait(objects) as it:``); links are also
+    removed when the iteration ends, however it ends, and when the iterator is dropped.
 
     Raises:
         TypeError: an object is not linkable, or ``count`` is not an int.
         ValueError: ``count`` or ``timeout`` is negative.
     """
-    items = list(objects)
-    for obj in items:
-        _check_linkable(obj)
-    timeout = check_timeout(timeout)
-    if count is None:
-        count = len(items)
-    elif isinstance(count, bool) or not isinstance(count, int):
-        raise TypeError(f"`count` must be an int or None, got {type(count).__name__} {count!r}")
-    elif count < 0:
-        raise ValueError(f"`count` must be non-negative, got {count}")
-    return _iwait(items, timeout, min(count, len(items)))
 
+    __slots__ = (
+        "__weakref__",
+        "_collector",
+        "_count",
+        "_deadline",
+        "_items",
+        "_linked",
+        "_timeout",
+    )
 
-def _iwait(items: list[Any], timeout: float | None, count: int) -> Iterator[Any]:
-    if count == 0:
-        return
-    hub = get_hub()
-    deadline = None if timeout is None else hub.time() + timeout
-    collector = _Collector()
-    for obj in items:
-        obj.rawlink(collector)
-    try:
-        for _ in range(count):
-            while not collector.arrived:
-                waiter: Waiter[None] = Waiter()
-                collector.waiter = waiter
-                remaining = None if deadline is None else max(0.0, deadline - hub.time())
-                try:
-                    waiter.get(remaining)
-                except TimeoutError:
-                    return
-                finally:
-                    collector.waiter = None
-            yield collector.arrived.popleft()
-    finally:
+    def __init__(
+        self, objects: Iterable[L], timeout: float | None = None, count: int | None = None
+    ) -> None:
+        self._linked: list[Any] | None = None  # what is linked, once the waiting began
+        items = list(objects)
         for obj in items:
-            obj.unlink(collector)
+            _check_linkable(obj)
+        timeout = check_timeout(timeout)
+        if count is None:
+            count = len(items)
+        elif isinstance(count, bool) or not isinstance(count, int):
+            raise TypeError(f"`count` must be an int or None, got {type(count).__name__} {count!r}")
+        elif count < 0:
+            raise ValueError(f"`count` must be non-negative, got {count}")
+        self._items: list[Any] = items
+        self._count = min(count, len(items))
+        self._timeout = timeout
+        self._deadline: float | None = None
+        self._collector = _Collector(self)
+
+    def __repr__(self) -> str:
+        watched = self._items if self._linked is None else self._linked
+        return f"<iwait on {watched!r}>"
+
+    def __iter__(self) -> iwait[L]:
+        return self
+
+    def __enter__(self) -> iwait[L]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_linked", None):
+            self.close()
+
+    def __next__(self) -> L:
+        if self._count <= 0:
+            self.close()
+            raise StopIteration
+        if self._linked is None:
+            self._start()
+        collector = self._collector
+        arrived = collector.arrived
+        if not arrived:
+            deadline = self._deadline
+            remaining = None if deadline is None else max(0.0, deadline - get_hub().time())
+            if remaining == 0.0 or not collector.line.listen(remaining, arrived.__len__):
+                self.close()
+                raise StopIteration
+        self._count -= 1
+        obj = arrived.popleft()
+        linked = self._linked
+        if linked and obj in linked:
+            linked.remove(obj)
+        return obj  # type: ignore[no-any-return]
+
+    def _start(self) -> None:
+        """Report what is ready now; link the rest."""
+        linked: list[Any] = []
+        collector = self._collector
+        for obj in self._items:
+            ready = getattr(obj, "ready", None)
+            if callable(ready) and ready():
+                collector.arrived.append(obj)
+            else:
+                linked.append(obj)
+        self._linked = linked
+        if len(collector.arrived) < self._count:
+            timeout = self._timeout
+            if timeout is not None:
+                self._deadline = get_hub().time() + timeout
+            for obj in linked:
+                obj.rawlink(collector)
+
+    def close(self) -> None:
+        """Stop watching: unlink from every object not yet reported."""
+        linked = self._linked
+        self._linked = []
+        if linked:
+            collector = self._collector
+            for obj in linked:
+                obj.unlink(collector)
 
 
 @overload
 def wait(objects: None = None, timeout: float | None = None, count: None = None) -> bool: ...
 @overload
 def wait(
-    objects: Sequence[L] | Iterable[L], timeout: float | None = None, count: int | None = None
+    objects: Iterable[L], timeout: float | None = None, count: int | None = None
 ) -> list[L]: ...
 def wait(
     objects: Iterable[L] | None = None, timeout: float | None = None, count: int | None = None
 ) -> list[L] | bool:
     """Wait for objects to become ready and return those that did.
 
+    Objects that are ready already are returned whatever the timeout (``timeout=0`` included).
     With ``objects=None``, wait until the hub has nothing left to run (every other greenlet
     finished or blocked forever) and return True, or False if ``timeout`` passed first.
     """
     if objects is not None:
-        return list(iwait(objects, timeout, count))
+        with iwait(objects, timeout, count) as it:
+            return list(it)
     return get_hub()._wait_idle(check_timeout(timeout))
 
 
 def joinall(
-    tasks: Iterable[Task[Any]], timeout: float | None = None, raise_error: bool = False
-) -> list[Task[Any]]:
+    tasks: Iterable[TaskT], timeout: float | None = None, raise_error: bool = False
+) -> list[TaskT]:
     """Wait for ``tasks`` to finish; return those that did (within ``timeout``).
 
     With ``raise_error=True``, raise the exception of the first task that fails, as soon as it
     does.
     """
-    items = list(tasks)
-    done: list[Task[Any]] = []
-    for task in iwait(items, timeout):
-        done.append(task)
-        if raise_error and task.exception is not None:
-            raise task.exception
+    done: list[TaskT] = []
+    with iwait(tasks, timeout) as it:
+        for task in it:
+            done.append(task)
+            if raise_error and task.exception is not None:
+                raise task.exception
     return done

@@ -20,16 +20,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from ._adapters import AsyncioHub
-from ._loop import _install, _peek_hub, check_timeout
-from ._task import _check_linkable, spawn
+from ._current import _install, _peek_hub
+from ._linkable import Linkable
+from ._loop import check_timeout
+from ._task import Task, _check_linkable, spawn
 
 __all__ = ["bind_running_loop", "run_greenlet", "wait_ready"]
 
 T = TypeVar("T")
 L = TypeVar("L")
+P = ParamSpec("P")
 
 
 def bind_running_loop() -> AsyncioHub:
@@ -62,7 +65,7 @@ def bind_running_loop() -> AsyncioHub:
     )
 
 
-async def run_greenlet(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+async def run_greenlet(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """Run ``fn(*args, **kwargs)`` in a new greenlet on the running loop; return its result.
 
     The greenlet may block on greensync primitives; the loop keeps running meanwhile.  If the
@@ -90,6 +93,18 @@ async def wait_ready(obj: L, timeout: float | None = None) -> L:
     """
     _check_linkable(obj)
     timeout = check_timeout(timeout)
+    line = None
+    if isinstance(obj, Linkable):
+        line = obj.get_waitline()
+        ready: Callable[[], object] = obj.ready
+    elif isinstance(obj, Task):
+        line = obj._line()
+        ready = obj.ready
+    if line is not None:
+        # A greensync object: the task waits in its line itself, no hub involved.
+        if not await line.async_listen(timeout, ready):
+            raise TimeoutError(f"{obj!r} was not ready within {timeout} seconds")
+        return obj
     loop = asyncio.get_running_loop()
     bind_running_loop()
     future: asyncio.Future[None] = loop.create_future()

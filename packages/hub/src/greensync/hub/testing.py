@@ -10,16 +10,23 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from ._linkable import TIMED_OUT, Linkable
-from ._loop import ChaosHub, HubBase, _install, _peek_hub, check_timeout, get_hub
+from ._chaos import ChaosHub
+from ._current import _install, _peek_hub, _resolve, get_hub
+from ._linkable import Linkable
+from ._loop import HubBase, check_timeout
 from ._task import Task, sleep, spawn
+from ._waitline import NOTHING, TIMED_OUT, WaitLine
 
 __all__ = [
+    "ChaosHub",
+    "Permits",
     "Trace",
     "assert_no_links",
+    "chaos",
     "pending_callbacks",
     "run_in_threads",
     "run_until_blocked",
+    "run_with_hub",
     "spawn_all",
 ]
 
@@ -117,9 +124,7 @@ def run_with_hub(name: str, fn: Callable[[], T], timeout: float = 60.0) -> T:
     ``"asyncio"``, ``"builtin"``); the choice applies to that thread only.  Returns what ``fn``
     returned and re-raises what it raised.
     """
-    from ._adapters import resolve
-
-    factory = resolve(name)
+    factory = _resolve(name)
 
     def body(_: int) -> T:
         _install(factory())
@@ -129,7 +134,7 @@ def run_with_hub(name: str, fn: Callable[[], T], timeout: float = 60.0) -> T:
 
 
 def chaos(seed: int | str) -> ChaosHub:
-    """Give the current thread a :class:`~greensync.hub._loop.ChaosHub` seeded with ``seed``.
+    """Give the current thread a :class:`ChaosHub` seeded with ``seed``.
 
     Call it before the thread's hub is first used.  Callbacks of each hub turn then run in a
     seeded random order and blocking points yield once before parking, so a test explores
@@ -147,14 +152,28 @@ def chaos(seed: int | str) -> ChaosHub:
     return hub
 
 
+class _PermitLine(WaitLine):
+    """The line of a :class:`Permits`: a permit handed to a taker that left comes back."""
+
+    __slots__ = ()
+
+    def give_back(self, value: object) -> None:
+        permits: Permits | None = self.owner
+        if permits is None:
+            return
+        permits.reclaimed += 1
+        permits._give(self, value)
+
+
 class Permits(Linkable):
-    """A minimal semaphore written against the waiter protocol, for tests of the hub's machinery.
+    """A minimal semaphore built from the hub's public parts, for tests of the hub's machinery.
 
     Tests of a package that may not depend on the lock package (the timeout package, the hub
     itself) park on this when they need a hand-off line (:meth:`acquire`) and a listener line
     (:meth:`wait_ready`) with the protocol's rules: FIFO hand-off, reserved permits, a permit
-    handed to a waiter that left going back through ``_reclaim``.  ``reclaimed`` counts those
-    give-backs, so a test can show that a race really happened.
+    handed to a waiter that left going back through ``give_back``.  ``reclaimed`` counts those
+    give-backs, so a test can show that a race really happened.  Simple on purpose: its
+    counter is guarded by the line's mutex (a real primitive keeps its fast path out of it).
     """
 
     __slots__ = ("count", "reclaimed")
@@ -167,38 +186,40 @@ class Permits(Linkable):
     def __repr__(self) -> str:
         return f"<Permits count={self.count} waiters={self.linkcount()}>"
 
+    def make_waitline(self) -> WaitLine:
+        return _PermitLine(self)
+
     def ready(self) -> bool:
         return self.count > 0
 
     def acquire(self, timeout: float | None = None) -> bool:
         """Take a permit, parking FIFO until one is handed over; False on timeout."""
         timeout = check_timeout(timeout)
-        with self._mutex:
+        if self._take() is not NOTHING:
+            return True
+        return self.get_waitline().park(timeout, self._take) is not TIMED_OUT
+
+    def _take(self) -> object:
+        if self.count <= 0:
+            return NOTHING
+        with self.get_waitline().mutex:
             if self.count > 0:
                 self.count -= 1
                 return True
-            link = self._enqueue_waiter()
-        return self._park(link, timeout) is not TIMED_OUT
+        return NOTHING
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Park until a permit is free, without taking it; False on timeout."""
         timeout = check_timeout(timeout)
-        with self._mutex:
-            if self.count > 0:
-                return True
-            link = self._enqueue_listener()
-        return self._park(link, timeout) is not TIMED_OUT
+        return self.get_waitline().listen(timeout, self.ready)
 
     def release(self) -> None:
         """Hand a permit to the first waiter, or put it back."""
-        with self._mutex:
-            self._give(True)
+        line = self.get_waitline()
+        with line.mutex:
+            self._give(line, True)
 
-    def _give(self, permit: object) -> None:
-        if self._handoff(permit) is None:
+    def _give(self, line: WaitLine, permit: object) -> None:
+        if not line.handoff(permit):
             self.count += 1
-            self._notify()
-
-    def _reclaim(self, permit: object) -> None:
-        self.reclaimed += 1
-        self._give(permit)
+            line.notify()
