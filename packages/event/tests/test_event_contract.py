@@ -23,7 +23,6 @@ import pytest
 from greenlet import getcurrent
 
 from greensync.hub import LoopExit, get_hub, iwait, sleep, spawn, wait
-from greensync.hub._loop import _peek_hub
 from greensync.hub.testing import (
     assert_no_links,
     pending_callbacks,
@@ -31,6 +30,7 @@ from greensync.hub.testing import (
     run_until_blocked,
     spawn_all,
 )
+from greensync.hub.testing import existing_hub as _peek_hub
 
 if TYPE_CHECKING:
     from packages.event.tests.conftest import Kind

@@ -21,8 +21,8 @@ import pytest
 
 from greensync.event import AsyncResult, Event, ValueEvent
 from greensync.hub import get_hub, sleep, spawn
-from greensync.hub._loop import _peek_hub
 from greensync.hub.testing import assert_no_links, run_until_blocked
+from greensync.hub.testing import existing_hub as _peek_hub
 
 if TYPE_CHECKING:
     from packages.event.tests.conftest import Kind

@@ -12,8 +12,8 @@ from typing import Any
 
 from greensync.event import AsyncResult, Event, ValueEvent
 from greensync.hub import Linkable, iwait, sleep, spawn, wait
-from greensync.hub._loop import _peek_hub
 from greensync.hub.testing import assert_no_links, run_until_blocked
+from greensync.hub.testing import existing_hub as _peek_hub
 
 
 class Boom(Exception):

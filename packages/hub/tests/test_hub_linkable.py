@@ -17,7 +17,6 @@ from greensync.hub import (
     sleep,
     spawn,
 )
-from greensync.hub._current import _peek_hub
 from greensync.hub.testing import (
     Permits,
     Trace,
@@ -27,6 +26,7 @@ from greensync.hub.testing import (
     run_until_blocked,
     spawn_all,
 )
+from greensync.hub.testing import existing_hub as _peek_hub
 
 # -- Waiter ---------------------------------------------------------------------------------
 

@@ -22,8 +22,8 @@ from greensync.hub import (
     sleep,
     spawn,
 )
-from greensync.hub._current import _peek_hub
 from greensync.hub.testing import Trace, run_in_threads, run_until_blocked
+from greensync.hub.testing import existing_hub as _peek_hub
 
 
 def builtin_hub() -> Hub:

@@ -39,7 +39,7 @@ from typing import Any
 import pytest
 
 from greensync.hub import Hub, get_hub
-from greensync.hub._loop import _peek_hub
+from greensync.hub.testing import existing_hub as _peek_hub
 from greensync.lock import BoundedSemaphore, CappedSemaphore, Lock, RLock, Semaphore
 
 

@@ -10,8 +10,8 @@ import pytest
 from greenlet import GreenletExit
 
 from greensync.hub import ChaosHub, Task, get_hub, joinall, sleep, spawn
-from greensync.hub._loop import _peek_hub
 from greensync.hub.testing import Trace, assert_no_links, run_in_threads, run_until_blocked
+from greensync.hub.testing import existing_hub as _peek_hub
 from greensync.lock import Condition, Lock, RLock, Semaphore
 
 

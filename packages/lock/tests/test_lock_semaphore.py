@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from greensync.hub import ChaosHub, Linkable, get_hub, joinall, sleep, spawn, wait
-from greensync.hub._loop import _peek_hub
 from greensync.hub.testing import Trace, assert_no_links, run_in_threads, run_until_blocked
+from greensync.hub.testing import existing_hub as _peek_hub
 from greensync.lock import BoundedSemaphore, CappedSemaphore, DummySemaphore, Semaphore
 
 Counting = Semaphore | CappedSemaphore

@@ -439,7 +439,7 @@ def test_waiting_inside_a_hub_callback_is_refused_and_changes_nothing(make_any: 
 
 
 def test_nonblocking_calls_from_another_thread_work_without_a_hub_there(queue_cls: Any) -> None:
-    from greensync.hub._loop import _peek_hub
+    from greensync.hub.testing import existing_hub as _peek_hub
 
     q = queue_cls(2)
     getter = spawn(q.get)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from greensync.hub import Task, joinall, spawn, testing
-from greensync.hub._loop import _peek_hub
+from greensync.hub.testing import existing_hub as _peek_hub
 from greensync.queue import (
     Channel,
     Empty,

@@ -13,8 +13,8 @@ import greenlet
 import pytest
 
 from greensync.hub import LoopExit, Waiter, get_hub, sleep, spawn
-from greensync.hub._loop import _peek_hub
 from greensync.hub.testing import Trace
+from greensync.hub.testing import existing_hub as _peek_hub
 from greensync.timeout import Timeout
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "Trace",
     "assert_no_links",
     "chaos",
+    "existing_hub",
     "pending_callbacks",
     "run_in_threads",
     "run_until_blocked",
@@ -42,6 +43,14 @@ class Trace(list[str]):
 
     def __call__(self, label: str) -> None:
         self.append(label)
+
+
+def existing_hub() -> HubBase | None:
+    """Return this thread's hub if it exists, without creating one.
+
+    For tests of the rule that a call that does not block never creates a hub.
+    """
+    return _peek_hub()
 
 
 def pending_callbacks(hub: HubBase | None = None) -> int:
