@@ -69,7 +69,7 @@ async def run_greenlet(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     awaiting coroutine is cancelled, the greenlet is killed.
 
     Raises:
-        Whatever ``fn`` raised.
+        BaseException: whatever ``fn`` raised, raised here.
     """
     bind_running_loop()
     task = spawn(fn, *args, **kwargs)
