@@ -143,9 +143,7 @@ def _rewrite(root: Any, public: dict[str, str], obj: Any, text: str) -> str:
     return _LITERAL_MARKER.sub(":", text)
 
 
-def _resolve(
-    root: Any, public: dict[str, str], module: Any, scope: Any, target: str
-) -> str | None:
+def _resolve(root: Any, public: dict[str, str], module: Any, scope: Any, target: str) -> str | None:
     """Return the public path documenting ``target`` as seen from ``module``/``scope``."""
     candidates = []
     if scope is not None:
