@@ -285,16 +285,6 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks", *args)
 
 
-DOCS_DEPS = [
-    "mkdocs>=1.6",
-    "mkdocs-material>=9.5",
-    "mkdocstrings-python>=2.0",
-    "sybil>=9",
-    "selenium>=4.20",
-    *TEST_DEPS,
-]
-
-
 @nox.session(python=PYTHONS[0])
 def docs(session: nox.Session) -> None:
     """Build the documentation site strictly, run its examples, and check it in Chromium.
@@ -306,7 +296,10 @@ def docs(session: nox.Session) -> None:
     (screenshots in site/_checks/).  ``nox -s docs -- serve`` serves the site on
     http://127.0.0.1:8000/ instead, rebuilding on every change.
     """
-    session.install(*DOCS_DEPS, *{dep for deps in ADAPTERS.values() for dep in deps})
+    tools = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings-python>=2.0", "sybil>=9"]
+    session.install(*tools, "selenium>=4.20", *TEST_DEPS)
+    # The framework pages run the gevent and eventlet examples.
+    session.install(*{dep for deps in ADAPTERS.values() for dep in deps})
     session.install(*[arg for name in PACKAGES for arg in ("-e", f"packages/{name}")])
     env = {"NO_MKDOCS_2_WARNING": "1"}
     if session.posargs[:1] == ["serve"]:
