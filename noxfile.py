@@ -33,6 +33,7 @@ nox.options.sessions = [
     "typecheck",
     *(f"compat-{name}" for name in ADAPTERS),
     "chaos",
+    "docs",
 ]
 nox.options.reuse_existing_virtualenvs = True
 
@@ -282,3 +283,52 @@ def bench(session: nox.Session) -> None:
         (ROOT / "docs").mkdir(exist_ok=True)
         args += ["--plot", str(ROOT / "docs" / "bench.png")]
     session.run("python", "-m", "benchmarks", *args)
+
+
+@nox.session(python=PYTHONS[0])
+def docs(session: nox.Session) -> None:
+    """Build the documentation site strictly, run its examples, and check it in Chromium.
+
+    ``mkdocs build --strict`` (a broken link or cross-reference fails) into site/; every Python
+    block of docs/ and of the READMEs runs as a test (tools/docs_examples.py); then
+    tools/check_site.py checks that every public name has its API entry and loads the site in
+    Debian's headless Chromium, installed with apt-get when /usr/bin/chromium is missing
+    (screenshots in site/_checks/).  ``nox -s docs -- serve`` serves the site on
+    http://127.0.0.1:8000/ instead, rebuilding on every change.
+    """
+    tools = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings-python>=2.0", "sybil>=9"]
+    session.install(*tools, "selenium>=4.20", *TEST_DEPS)
+    # The framework pages run the gevent and eventlet examples.
+    session.install(*{dep for deps in ADAPTERS.values() for dep in deps})
+    session.install(*[arg for name in PACKAGES for arg in ("-e", f"packages/{name}")])
+    env = {"NO_MKDOCS_2_WARNING": "1"}
+    if session.posargs[:1] == ["serve"]:
+        session.run("mkdocs", "serve", "-a", "127.0.0.1:8000", *session.posargs[1:], env=env)
+        return
+    site = ROOT / "site"
+    session.run("mkdocs", "build", "--strict", "--clean", "--site-dir", str(site), env=env)
+    readmes = ["README.md", *(f"packages/{name}/README.md" for name in PACKAGES)]
+    session.run(
+        "pytest",
+        "-p",
+        "docs_examples",
+        *readmes,
+        "benchmarks/README.md",
+        "docs",
+        *session.posargs,
+        env={"PYTHONPATH": str(ROOT / "tools")},
+    )
+    if not (Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()):
+        session.log("installing Debian's chromium and chromium-driver for the browser check")
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run(
+            "apt-get",
+            "install",
+            "-y",
+            "-qq",
+            "chromium",
+            "chromium-driver",
+            external=True,
+            env={"DEBIAN_FRONTEND": "noninteractive"},
+        )
+    session.run("python", str(ROOT / "tools" / "check_site.py"), str(site))

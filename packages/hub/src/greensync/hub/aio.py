@@ -72,7 +72,7 @@ async def run_greenlet(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs)
     awaiting coroutine is cancelled, the greenlet is killed.
 
     Raises:
-        Whatever ``fn`` raised.
+        BaseException: whatever ``fn`` raised, raised here.
     """
     bind_running_loop()
     task = spawn(fn, *args, **kwargs)
