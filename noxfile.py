@@ -264,15 +264,16 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[0])
 def bench(session: nox.Session) -> None:
-    """greensync side by side with gevent, eventlet, asyncio, threading and the greenlet floor.
+    """greensync on every hub side by side with gevent, eventlet, asyncio, threading, janus,
+    culsans and the greenlet floor.
 
-    Not part of the default sessions.  ``nox -s bench`` is the full run (a few minutes): it
+    Not part of the default sessions.  ``nox -s bench`` is the full run (several minutes): it
     prints the table and writes benchmarks/results/latest.json and docs/bench.png.
     ``nox -s bench -- --quick`` is the smoke run; it writes benchmarks/results/quick.json and
     no plot, so the published one is never replaced by smoke numbers.  Any other driver option
-    goes after ``--`` as well (``python -m benchmarks --help``).
+    goes after ``--`` as well (``--hubs builtin,gevent``, ``python -m benchmarks --help``).
     """
-    session.install("gevent", "eventlet", "matplotlib")
+    session.install("gevent", "eventlet", "matplotlib", "janus", "culsans")
     session.install(*[arg for name in PACKAGES for arg in ("-e", f"packages/{name}")])
     args = list(session.posargs)
     quick = "--quick" in args

@@ -249,9 +249,11 @@ def wait_with_timeout_notified(lib: Library, n: int) -> Outcome:
     return _workloads.wait_with_timeout_notified(n, lib.Event, Tasks(lib))
 
 
-def workloads(lib: Library) -> dict[str, Run]:
-    """Return the ``WORKLOADS`` of ``lib``'s backend: every workload above, bound to ``lib``."""
-    return {name: partial(run, lib) for name, run in _spec.collect(lib.name, globals()).items()}
+def workloads(lib: Library, **own: Run) -> dict[str, Run]:
+    """Return the ``WORKLOADS`` of ``lib``'s backend: every workload above, bound to ``lib``,
+    and the backend's ``own`` workloads (by name) that are not written for every library."""
+    found = _spec.collect(lib.name, {**globals(), **own})
+    return {name: run if name in own else partial(run, lib) for name, run in found.items()}
 
 
 # -- memory -----------------------------------------------------------------------------------

@@ -1,15 +1,23 @@
 """What the suite measures: workloads, backends, targets, and the checks every run must pass.
 
-Every backend module (``bench_<backend>.py``) provides the workloads listed here as functions
-``run(n) -> Outcome`` (most of them written once, in :mod:`benchmarks._workloads` and
-:mod:`benchmarks._greenlets`): set up outside the timed region, time the workload itself, then
-check its outcome (again outside the timed region).  A run whose check fails carries an
-``error`` and is reported as invalid, never as fast.
+Every backend module (``bench_<module>.py``) provides the workloads listed here as functions
+``run(n) -> Outcome`` (most of them written once, in :mod:`benchmarks._workloads`,
+:mod:`benchmarks._greenlets`, :mod:`benchmarks._coroutines` and :mod:`benchmarks._crossthread`):
+set up outside the timed region, time the workload itself, then check its outcome (again
+outside the timed region).  A run whose check fails carries an ``error`` and is reported as
+invalid, never as fast.
+
+A :class:`Backend` is one kind of row: a library, or greensync on one hub (the same module run
+after ``greensync.hub.use(hub)``) or with its asyncio face.  Each greensync row has a *host*,
+the library whose own primitives it stands in for, and is judged by its paired ratio to that
+host (:func:`comparisons`).  A workload written against greensync API that does not exist yet
+is marked with :func:`needs` and reported as pending until the API lands.
 """
 
 from __future__ import annotations
 
 import gc
+import importlib
 import tracemalloc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,14 +25,125 @@ from typing import TypeVar
 
 _T = TypeVar("_T")
 
-#: Every backend, in the order the table lists them.
-BACKENDS = ("greensync", "gevent", "eventlet", "asyncio", "threading", "floor")
-#: The reference of the ratios and of the targets.
+#: The library under test: its rows carry targets and verdicts.
+SUBJECT = "greensync"
+#: The reference of the ``x gevent`` column, and of the built-in hub's targets.
 BASELINE = "gevent"
 #: Raw greenlet switches: what the same work costs with no library at all.
 FLOOR = "floor"
-#: The library under test: its rows carry a target and a verdict.
-SUBJECT = "greensync"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One row kind of the table: a library (or greensync on one hub), and what it is held to.
+
+    ``hub`` is passed to ``greensync.hub.use()`` in the measuring process before anything else
+    is imported; ``host`` is the library whose own primitives the row is compared with (its
+    ``x host`` ratio), and ``target`` the ratio to the host that row should meet on every
+    workload (``None``: report the ratio, judge nothing).  The built-in hub is held to each
+    workload's own target instead (``workload_targets``).
+    """
+
+    name: str
+    #: ``benchmarks.bench_<module>`` holds its workloads.
+    module: str
+    about: str
+    hub: str | None = None
+    host: str | None = None
+    target: float | None = None
+    workload_targets: bool = False
+    #: Memory: bytes per instance of each primitive (the adapters share the built-in's classes).
+    instances: bool = True
+    #: Memory: bytes per parked waiter.
+    parked: bool = True
+    #: The only workloads it runs (a queue library made for one job); ``None``: every one.
+    only: frozenset[str] | None = None
+
+    @property
+    def subject(self) -> bool:
+        """True for greensync's rows, on any hub and with either face."""
+        return self.name == SUBJECT or self.name.startswith((SUBJECT + "@", SUBJECT + "-"))
+
+
+#: The workload that only the sync/async queue libraries share with greensync.
+CROSS_THREAD = "cross_thread_pingpong"
+
+#: Every backend, in the order the table lists them.
+BACKEND_LIST: tuple[Backend, ...] = (
+    Backend(
+        SUBJECT,
+        "greensync",
+        "greensync's greenlet face on its built-in hub",
+        hub="builtin",
+        host=BASELINE,
+        workload_targets=True,
+    ),
+    Backend(
+        "greensync@gevent",
+        "greensync",
+        "greensync's greenlet face on gevent's hub (use('gevent'))",
+        hub="gevent",
+        host="gevent",
+        target=1.0,
+        instances=False,
+    ),
+    Backend(
+        "greensync@eventlet",
+        "greensync",
+        "greensync's greenlet face on eventlet's hub (use('eventlet'))",
+        hub="eventlet",
+        host="eventlet",
+        target=1.0,
+        instances=False,
+    ),
+    Backend(
+        "greensync@asyncio",
+        "greensync",
+        "greensync's greenlet face on the asyncio adapter (use('asyncio'))",
+        hub="asyncio",
+        host="asyncio",
+        instances=False,
+    ),
+    Backend(
+        "greensync-async",
+        "greensync_async",
+        "greensync's asyncio face (async_ methods, async with) in coroutines, use('asyncio')",
+        hub="asyncio",
+        host="asyncio",
+        target=1.2,
+        instances=False,
+    ),
+    Backend("gevent", "gevent", "gevent's compiled primitives"),
+    Backend("eventlet", "eventlet", "eventlet's primitives"),
+    Backend("asyncio", "asyncio", "asyncio's own primitives, in coroutines"),
+    Backend("threading", "threading", "OS threads with threading's and queue's primitives"),
+    Backend(
+        "janus",
+        "janus",
+        "janus.Queue: a thread on its sync_q, a task on its async_q",
+        instances=False,
+        parked=False,
+        only=frozenset({CROSS_THREAD}),
+    ),
+    Backend(
+        "culsans",
+        "culsans",
+        "culsans.Queue: a thread on sync_put/sync_get, a task on async_put/async_get",
+        instances=False,
+        parked=False,
+        only=frozenset({CROSS_THREAD}),
+    ),
+    Backend(FLOOR, "floor", "raw greenlet switches and the least code each workload needs"),
+)
+BACKENDS = tuple(b.name for b in BACKEND_LIST)
+BACKEND_BY_NAME = {b.name: b for b in BACKEND_LIST}
+#: The greensync hubs ``--hubs`` chooses from, and the backends each one runs.
+HUBS: dict[str, tuple[str, ...]] = {
+    "builtin": (SUBJECT,),
+    "gevent": ("greensync@gevent",),
+    "eventlet": ("greensync@eventlet",),
+    "asyncio": ("greensync@asyncio", "greensync-async"),
+}
 
 #: Waiters woken by one ``Event.set()`` in ``event_fanout``.
 FANOUT = 1000
@@ -46,13 +165,20 @@ PARKED_WAITER_TARGET = 200.0
 
 @dataclass(frozen=True)
 class Workload:
-    """One timed workload: its name, what one op is, and greensync's target ratio to gevent."""
+    """One timed workload: its name, what one op is, and greensync's target ratio to gevent.
+
+    A workload with ``versus`` holds greensync to ``target`` against each of those libraries
+    instead (``target`` 1.0 there means "faster than": the ratio must be below 1), and runs only
+    on greensync's ``subjects`` and those libraries.
+    """
 
     name: str
     op: str
     target: float
     #: The smallest meaningful op count (one round); calibration starts here.
     unit: int = 1
+    versus: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
 
 
 WORKLOADS: tuple[Workload, ...] = (
@@ -111,6 +237,14 @@ WORKLOADS: tuple[Workload, ...] = (
         f"one round trip: event.wait(timeout={LONG_TIMEOUT:g}) woken before the timeout, both ways",
         0.5,
     ),
+    Workload(
+        CROSS_THREAD,
+        "one round trip: a greenlet (or thread) in one OS thread and an asyncio task on a loop "
+        "in another bounce an item through two queues",
+        1.0,
+        versus=("janus", "culsans"),
+        subjects=(SUBJECT,),
+    ),
 )
 
 WORKLOAD_BY_NAME = {w.name: w for w in WORKLOADS}
@@ -123,6 +257,13 @@ NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ("threading", "semaphore_contended"): f"{SEM_WORKERS} OS threads yielding with sleep(0)",
     ("threading", "timeout_cancel"): "threading has no timeout context manager",
     ("threading", "timeout_fire"): f"{TIMEOUT_WAITERS} OS threads per run",
+    ("greensync-async", "sleep0"): "the asyncio face has no sleep: asyncio.sleep is asyncio's row",
+    ("greensync-async", "timeout_cancel"): (
+        "Timeout stays a greenlet tool; coroutines use asyncio.timeout, which is asyncio's row"
+    ),
+    ("greensync-async", "queue_unbounded_bulk"): (
+        "put_nowait/get_nowait do not await: the same calls as greensync's row"
+    ),
 }
 
 #: Memory kinds: bytes per instance of each primitive, and per parked waiter.
@@ -137,9 +278,89 @@ MEMORY_NOT_APPLICABLE: dict[tuple[str, str], str] = {
 }
 
 
+def memory_kinds(backend: str) -> list[str]:
+    """The memory kinds measured for ``backend``."""
+    spec = BACKEND_BY_NAME[backend]
+    kinds = [
+        *(INSTANCE_KINDS if spec.instances else ()),
+        *((PARKED_WAITER,) if spec.parked else ()),
+    ]
+    return [kind for kind in kinds if (backend, kind) not in MEMORY_NOT_APPLICABLE]
+
+
+def why_not(backend: str, workload: str) -> str | None:
+    """Return why ``backend`` does not run ``workload``, or None if it does."""
+    spec = BACKEND_BY_NAME[backend]
+    if spec.only is not None and workload not in spec.only:
+        return f"{backend} is measured on {', '.join(sorted(spec.only))} only"
+    load = WORKLOAD_BY_NAME[workload]
+    if load.versus and backend not in load.versus and backend not in load.subjects:
+        return f"{workload} compares greensync with {' and '.join(load.versus)} only"
+    return NOT_APPLICABLE.get((backend, workload))
+
+
 def applies(backend: str, workload: str) -> bool:
     """Return True if ``backend`` has an equivalent of ``workload``."""
-    return (backend, workload) not in NOT_APPLICABLE
+    return why_not(backend, workload) is None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A ratio a greensync row is judged by: its ns/op over ``versus``'s, against ``target``.
+
+    ``target`` None: the ratio is reported, nothing is judged.  ``strict``: the ratio must be
+    below the target ("faster than"), not at or below it.
+    """
+
+    versus: str
+    target: float | None
+    strict: bool = False
+
+
+def comparisons(workload: Workload, backend: str) -> list[Comparison]:
+    """The ratios ``backend``'s row of ``workload`` is judged by (none for other libraries)."""
+    spec = BACKEND_BY_NAME[backend]
+    if not spec.subject:
+        return []
+    if workload.versus:
+        return [Comparison(other, workload.target, strict=True) for other in workload.versus]
+    if spec.host is None or not applies(spec.host, workload.name):
+        return []
+    return [Comparison(spec.host, workload.target if spec.workload_targets else spec.target)]
+
+
+# -- API that is not there yet ---------------------------------------------------------------
+
+_F = TypeVar("_F")
+
+
+def needs(*api: str) -> Callable[[_F], _F]:
+    """Mark a workload (or memory probe) as needing ``api``: ``"module:Class.attribute"`` names.
+
+    The measuring process checks them before it runs the workload; while one is missing, the
+    run is reported as *pending* (the API is not written yet), not as invalid, so a workload
+    can be written against an API before it lands.  The mark lives on the function it guards.
+    """
+
+    def mark(fn: _F) -> _F:
+        fn.needs = api  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def missing_api(fn: object) -> list[str]:
+    """Return the names ``fn`` was marked as needing (:func:`needs`) that do not resolve."""
+    missing = []
+    for name in getattr(fn, "needs", ()):
+        module_name, _, path = name.partition(":")
+        try:
+            obj: object = importlib.import_module(module_name)
+            for part in path.split(".") if path else ():
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError):
+            missing.append(name.replace(":", "."))
+    return missing
 
 
 @dataclass

@@ -12,9 +12,13 @@ import, a hub, a heap, a garbage collector's history) with another.  Commands:
     bytes per instance of each primitive (``K`` instances each) and per parked waiter (``P``
     greenlets parked on one Event, minus ``P`` parked bare on the hub).
 
+A greensync backend that names a hub (``greensync@gevent``...) gets it from
+``greensync.hub.use()`` before its module -- or anything of greensync -- is imported.
+
 The result is one JSON object on the last line of stdout.  Exceptions and failed checks are
 reported in it as ``error``; the process still exits 0, so that only a crash or a hang is a
-crash.
+crash.  A workload marked as needing API that does not exist yet (:func:`_spec.needs`) is not
+run: the result says ``pending`` and names what is missing.
 """
 
 from __future__ import annotations
@@ -37,12 +41,17 @@ MAX_OPS = 50_000_000
 
 
 def load(backend: str) -> ModuleType:
-    """Import the module of ``backend`` (and nothing of any other backend)."""
-    if backend not in _spec.BACKENDS:
+    """Choose ``backend``'s greensync hub, then import its module (and no other backend's)."""
+    spec = _spec.BACKEND_BY_NAME.get(backend)
+    if spec is None:
         raise SystemExit(f"unknown backend {backend!r}; expected one of {_spec.BACKENDS}")
     # eventlet announces its deprecation on import; the table is not the place for it.
     warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
-    return importlib.import_module(f"benchmarks.bench_{backend}")
+    if spec.hub is not None:
+        import greensync.hub
+
+        greensync.hub.use(spec.hub)
+    return importlib.import_module(f"benchmarks.bench_{spec.module}")
 
 
 def _describe(exc: BaseException) -> str:
@@ -83,8 +92,17 @@ def _result(n: int, out: Outcome) -> dict[str, Any]:
     return {"n": n, "ns": out.ns, "ops": out.ops, "error": out.error}
 
 
+def _pending(fn: object) -> str | None:
+    """Say what API ``fn`` waits for, if it is marked as needing API that is not there yet."""
+    missing = _spec.missing_api(fn)
+    return f"waits for {', '.join(missing)}" if missing else None
+
+
 def command_run(workload: str, backend: str, n: int, warmup: int) -> dict[str, Any]:
     run = _workload(load(backend), workload)
+    pending = _pending(run)
+    if pending is not None:
+        return {"pending": pending}
     if warmup > 0:
         out = timed(run, warmup)
         if out.error is not None:
@@ -94,6 +112,9 @@ def command_run(workload: str, backend: str, n: int, warmup: int) -> dict[str, A
 
 def command_calibrate(workload: str, backend: str, seconds: float, measure: bool) -> dict[str, Any]:
     run = _workload(load(backend), workload)
+    pending = _pending(run)
+    if pending is not None:
+        return {"pending": pending}
     n, out = calibrate(run, _spec.WORKLOAD_BY_NAME[workload].unit, seconds)
     if out.error is not None or not measure:
         return _result(n, out)
@@ -102,32 +123,38 @@ def command_calibrate(workload: str, backend: str, seconds: float, measure: bool
 
 def command_memory(backend: str, instances: int, parked: int) -> dict[str, Any]:
     module = load(backend)
+    kinds = _spec.memory_kinds(backend)
     factories: dict[str, Any] = getattr(module, "FACTORIES", {})
     results: dict[str, Any] = {}
     tracemalloc.start()
     for kind in _spec.INSTANCE_KINDS:
         factory = factories.get(kind)
-        if factory is None:
+        if factory is None or kind not in kinds:
             continue
         try:
             results[kind] = {"bytes": _spec.bytes_per_instance(factory, instances), "error": None}
         except Exception as exc:  # noqa: BLE001 - reported as an invalid measurement
             results[kind] = {"bytes": None, "error": _describe(exc)}
     probe: _spec.ParkProbe | None = getattr(module, "parked_waiters", None)
-    if probe is not None:
-        try:
-            bare, error = probe(parked, False)
-            if error is None:
-                on_event, error = probe(parked, True)
-                per = (on_event - bare) / parked
-            results[_spec.PARKED_WAITER] = {
-                "bytes": None if error else per,
-                "error": error,
-            }
-        except Exception as exc:  # noqa: BLE001 - reported as an invalid measurement
-            results[_spec.PARKED_WAITER] = {"bytes": None, "error": _describe(exc)}
+    if probe is not None and _spec.PARKED_WAITER in kinds:
+        results[_spec.PARKED_WAITER] = _parked(probe, parked)
     tracemalloc.stop()
     return {"memory": results}
+
+
+def _parked(probe: _spec.ParkProbe, parked: int) -> dict[str, Any]:
+    """Bytes per parked waiter: ``parked`` parked on an Event, less as many parked bare."""
+    pending = _pending(probe)
+    if pending is not None:
+        return {"bytes": None, "error": None, "pending": pending}
+    try:
+        bare, error = probe(parked, False)
+        if error is not None:
+            return {"bytes": None, "error": error}
+        on_event, error = probe(parked, True)
+    except Exception as exc:  # noqa: BLE001 - reported as an invalid measurement
+        return {"bytes": None, "error": _describe(exc)}
+    return {"bytes": None if error else (on_event - bare) / parked, "error": error}
 
 
 def _workload(module: ModuleType, name: str) -> _spec.Run:
@@ -156,12 +183,15 @@ def main(argv: list[str] | None = None) -> int:
     p_mem.add_argument("--instances", type=int, default=10_000)
     p_mem.add_argument("--parked", type=int, default=100_000)
     args = parser.parse_args(argv)
-    if args.command == "run":
-        result = command_run(args.workload, args.backend, args.n, args.warmup)
-    elif args.command == "calibrate":
-        result = command_calibrate(args.workload, args.backend, args.seconds, args.measure)
-    else:
-        result = command_memory(args.backend, args.instances, args.parked)
+    try:
+        if args.command == "run":
+            result = command_run(args.workload, args.backend, args.n, args.warmup)
+        elif args.command == "calibrate":
+            result = command_calibrate(args.workload, args.backend, args.seconds, args.measure)
+        else:
+            result = command_memory(args.backend, args.instances, args.parked)
+    except Exception as exc:  # noqa: BLE001 - a backend that cannot even load is reported
+        result = {"error": f"setting up {args.backend}: {_describe(exc)}"}
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
     return 0
