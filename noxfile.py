@@ -620,6 +620,7 @@ def lowest(session: nox.Session) -> None:
     tmp = Path(session.create_tmp()).resolve() / "lowest"
     shutil.rmtree(tmp, ignore_errors=True)
     wheels: dict[tuple[str, str | None], Path] = {}
+    failed: list[str] = []
 
     def wheel(source: release.Source) -> Path:
         key = (source.package.name, source.commit)
@@ -676,7 +677,12 @@ def lowest(session: nox.Session) -> None:
         ]
         if wrong:
             session.error(f"{pkg.dist}: installed {wrong}")
-        _tree_tests(session, py, pkg.path, env=CLEAN_TEST_ENV)
+        try:
+            _tree_tests(session, py, pkg.path, env=CLEAN_TEST_ENV)
+        except nox.command.CommandFailed:
+            failed.append(f"{pkg.dist} with " + ", ".join(f"{n} {v}" for n, v in expected[1:]))
+    if failed:
+        session.error(f"failed at the lowest versions their ranges allow: {failed}")
 
 
 def _lowest_combination(
@@ -704,6 +710,16 @@ def _lowest_combination(
                 bound = release.lower_bound(requirement.specifier, name)
                 pins[name] = max(bound, pins.get(name, bound))
     return sources, sorted(pins.items())
+
+
+def _other_sources(option: str, root: Path, pkg: release.Package) -> list[str]:
+    """``option src`` for every other package of the tree at ``root``, for griffe's search."""
+    return [
+        arg
+        for other in release.packages(root)
+        if other.name != pkg.name
+        for arg in (option, str(other.path / "src"))
+    ]
 
 
 @nox.session(python=PYTHONS[0])
@@ -738,18 +754,10 @@ def api(session: nox.Session) -> None:
                 str(last),
                 "--old",
                 str(old / pkg.relpath / "src"),
-                *[
-                    arg
-                    for p in release.packages(old)
-                    for arg in ("--old-path", str(p.path / "src"))
-                ],
+                *_other_sources("--old-path", old, pkg),
                 "--new",
                 str(pkg.path / "src"),
-                *[
-                    arg
-                    for p in release.packages(ROOT)
-                    for arg in ("--new-path", str(p.path / "src"))
-                ],
+                *_other_sources("--new-path", ROOT, pkg),
             )
         except nox.command.CommandFailed:
             failed.append(pkg.dist)
