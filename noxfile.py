@@ -2,7 +2,8 @@
 
 Packages are discovered from ``packages/*/pyproject.toml``: a new package joins every session
 by existing.  ``nox`` with no arguments runs tests, isolated, lint and typecheck on every CPython
->= 3.11 found on this machine.
+>= 3.11 found on this machine, then the release checks on one (build, publish-local, lowest,
+api: see RELEASING.md).
 
 Every tool a session installs is pinned in ``constraints.txt``: pip reads it through
 ``PIP_CONSTRAINT``, which this file sets, so each install of every session obeys it, in the
