@@ -1,7 +1,7 @@
 """What greensync-lock's reliability tests share (test modules cannot import each other).
 
 Markers (``contract``, ``stress``, ``builtin_hub``) belong to the shared plugin
-``greensync.hub._pytest_plugin``, which the repository's pytest configuration loads.
+``greensync.hub._pytest_plugin``, which pytest loads through greensync-hub's entry point.
 
 Fixtures:
 

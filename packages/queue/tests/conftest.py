@@ -1,7 +1,7 @@
 """Shared fixtures of greensync-queue's tests.
 
 The markers (``contract``, ``stress``, ``builtin_hub``) are registered and applied by the shared
-plugin ``greensync.hub._pytest_plugin``, which the repository's pytest configuration loads.
+plugin ``greensync.hub._pytest_plugin``, which pytest loads through greensync-hub's entry point.
 Test modules cannot import each other under ``--import-mode=importlib``, so what they share
 lives here:
 

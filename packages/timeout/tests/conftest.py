@@ -1,8 +1,8 @@
 """Shared test set-up for greensync-timeout.
 
 The markers (``contract``, ``stress``, ``builtin_hub``) and their skip rules belong to the
-shared plugin ``greensync.hub._pytest_plugin``, which the repository's pytest configuration
-loads.  What the test modules share lives here, because under ``--import-mode=importlib`` they
+shared plugin ``greensync.hub._pytest_plugin``, which pytest loads through greensync-hub's
+entry point.  What the test modules share lives here, because under ``--import-mode=importlib`` they
 cannot import each other:
 
 * every timeout a test starts by hand (``start()``/``start_new()``) is closed when the test
