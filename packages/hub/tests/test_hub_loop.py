@@ -321,7 +321,7 @@ def test_non_blocking_calls_create_no_hub() -> None:
 
 
 def test_callback_exception_is_reported_and_loop_survives(
-    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     hub = get_hub()
     trace = Trace()
@@ -333,10 +333,12 @@ def test_callback_exception_is_reported_and_loop_survives(
     hub.run_callback(trace, "after")
     sleep(0)
     assert trace == ["after"]
-    err = capsys.readouterr().err
-    assert "ZeroDivisionError" in err
-    assert "boom in callback" in err
-    assert "Traceback" in err
+    (record,) = caplog.records
+    assert record.name == "greensync.hub"
+    assert record.levelname == "ERROR"
+    assert "ZeroDivisionError" in record.getMessage()
+    assert "boom in callback" in caplog.text
+    assert "Traceback" in caplog.text
 
 
 def test_handle_error_hook_can_be_replaced() -> None:
@@ -532,15 +534,15 @@ def test_time_is_monotonic() -> None:
 
 
 def test_blocking_python_exception_in_task_is_reported(
-    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     def fail() -> None:
         raise RuntimeError("task went wrong")
 
     task = spawn(fail)
     task.join()
-    err = capsys.readouterr().err
-    assert "task went wrong" in err
+    assert "task went wrong" in caplog.text
+    assert [r.levelname for r in caplog.records] == ["ERROR"]
     assert isinstance(task.exception, RuntimeError)
     assert not task.successful()
 

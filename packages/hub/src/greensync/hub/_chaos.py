@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from typing import Any
+from typing import Any, final
 
 from greenlet import getcurrent
 
@@ -17,7 +17,8 @@ from ._loop import Hub
 __all__ = ["ChaosHub"]
 
 
-class ChaosHub(Hub):
+@final
+class ChaosHub(Hub):  # type: ignore[misc]  # Hub is final to users; this is its one variant
     """The built-in hub with a seeded chaos scheduler, for exploring interleavings in tests.
 
     Each turn runs its callbacks in a random order, and every blocking point first yields once

@@ -35,16 +35,16 @@ throws :class:`LoopExit` into the thread's main greenlet, naming what that green
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import os
 import selectors
-import sys
 import threading
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable
-from typing import Any, TypeVar
+from types import FrameType
+from typing import Any, TypeVar, final
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
@@ -69,18 +69,58 @@ _get_ident = threading.get_ident
 
 #: How long an idle loop sleeps between checks that another thread still exists.
 _THREAD_RECHECK = 0.05
+#: The longest single poll: epoll takes an int of milliseconds (about 24.8 days at most), and
+#: a longer wait simply polls again.
+_MAX_POLL = 86400.0
+#: Seconds the main greenlet may stay parked, with only other threads left to wake it, before
+#: the hub warns once (``GREENSYNC_DEADLOCK_WARN``, ``HubBase.deadlock_warning``).
+DEADLOCK_WARN_DEFAULT = 10.0
+
+#: Where the hub reports errors of tasks and callbacks, and the deadlock warning.
+logger = logging.getLogger("greensync.hub")
+
+
+def _deadlock_warn_from_env() -> float | None:
+    """The interval of the deadlock warning from ``GREENSYNC_DEADLOCK_WARN``; None is off."""
+    raw = os.environ.get("GREENSYNC_DEADLOCK_WARN")
+    if raw is None or not raw.strip():
+        return DEADLOCK_WARN_DEFAULT
+    text = raw.strip().lower()
+    if text in ("off", "no", "never", "none", "false"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0.0:
+        raise ValueError(
+            "GREENSYNC_DEADLOCK_WARN must be a non-negative number of seconds or 'off', "
+            f"got {raw!r}"
+        )
+    return None if value == 0.0 or value == math.inf else value
 
 
 class LoopExit(Exception):
     """Raised in a greenlet that blocks when nothing could ever wake it.
 
-    The message names what the greenlet was waiting on; the object itself is available as
-    :attr:`waiting_on` (``None`` when the greenlet parked with a bare :meth:`Hub.switch`).
+    The message names what the greenlet was waiting on -- the primitive, as its ``repr`` --
+    and every other parked greenlet of the same hub with what each waits on, so a
+    lock-ordering deadlock names both tasks and both locks.  The objects themselves are
+    :attr:`waiting_on` (``None`` when the greenlet parked with a bare :meth:`Hub.switch`) and
+    :attr:`parked`, a list of ``(greenlet, what it waits on)`` pairs.
     """
 
-    def __init__(self, message: str, waiting_on: object = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        waiting_on: object = None,
+        parked: list[tuple[greenlet, object]] | None = None,
+    ) -> None:
         super().__init__(message)
+        #: What the greenlet that got this exception was waiting on.
         self.waiting_on = waiting_on
+        #: The other parked greenlets of its hub, each with what it waits on.
+        self.parked: list[tuple[greenlet, object]] = [] if parked is None else parked
 
 
 class _Throw:
@@ -169,6 +209,7 @@ def _check_callable(fn: object, name: str = "fn") -> None:
         raise TypeError(f"`{name}` must be callable, got {type(fn).__name__} {fn!r}")
 
 
+@final
 class CallbackHandle(list[Any]):
     """A callback queued with :meth:`Hub.run_callback`; :meth:`cancel` stops it running.
 
@@ -193,6 +234,7 @@ class CallbackHandle(list[Any]):
         return f"<CallbackHandle {'cancelled' if fn is None else _name(fn)}>"
 
 
+@final
 class TimerHandle(list[Any]):
     """A timer armed with :meth:`Hub.call_later` or :meth:`Hub.call_at`.
 
@@ -242,6 +284,7 @@ class TimerHandle(list[Any]):
             return
         self[4] = None
         self[2] = None
+        self[3] = ()  # let go of the arguments at once, not at the deadline
         if self[5]:
             hub._nref -= 1
         hub._ncancelled += 1
@@ -280,7 +323,6 @@ class HubBase:
     _loop_greenlet: greenlet
     _main: greenlet
     _thread_ident: int
-    _main_waiting_on: object
     _wakes: deque[Any]
     _wake_pending: bool
     closed: bool
@@ -290,12 +332,34 @@ class HubBase:
     def _init_base(self) -> None:
         self._main = _root_greenlet()
         self._thread_ident = _get_ident()
-        self._main_waiting_on = None
         # Batched wake-ups of the waiter protocol (see _linkable): one callback per batch.
         self._wakes = deque()
         self._wake_pending = False
         self._idle_waiters: list[greenlet] = []
         self.closed = False
+        self._deadlock_warning = _deadlock_warn_from_env()
+        self._stuck_since: float | None = None
+        self._stuck_warned = False
+        #: True while ``signal.set_wakeup_fd`` points at a file descriptor of this hub.
+        self._wakes_signals = False
+
+    @property
+    def deadlock_warning(self) -> float | None:
+        """Seconds after which a main greenlet stuck with only other threads left to wake it
+        is reported, once, as a possible deadlock; ``None`` when the warning is off.
+
+        The default comes from ``GREENSYNC_DEADLOCK_WARN`` (seconds, or ``off``), else 10
+        seconds.  Set it on a hub to change it there; ``None`` or ``0`` turns it off.
+
+        Raises:
+            TypeError, ValueError: the value is not a non-negative number or None.
+        """
+        return self._deadlock_warning
+
+    @deadlock_warning.setter
+    def deadlock_warning(self, seconds: float | None) -> None:
+        value = check_timeout(seconds, "deadlock_warning")
+        self._deadlock_warning = value if value else None
 
     @property
     def loop_greenlet(self) -> greenlet:
@@ -338,21 +402,14 @@ class HubBase:
             RuntimeError: called inside the hub itself (from a callback), where nothing could
                 ever switch back.
         """
-        current = getcurrent()
         loop_greenlet = self._loop_greenlet
-        if current is loop_greenlet:
+        if getcurrent() is loop_greenlet:
             raise RuntimeError(
                 "cannot block inside the hub: a hub callback must not call a blocking "
                 f"operation (waiting on {waiting_on!r})"
             )
-        if current is self._main:
-            self._main_waiting_on = waiting_on
-            try:
-                result = self._switch_to_loop(loop_greenlet)
-            finally:
-                self._main_waiting_on = None
-        else:
-            result = self._switch_to_loop(loop_greenlet)
+        # ``waiting_on`` is not stored anywhere: LoopExit and reprs read it from this frame.
+        result = self._switch_to_loop(loop_greenlet)
         if result.__class__ is _Throw:
             raise result.exc
         return result
@@ -427,30 +484,87 @@ class HubBase:
     def handle_error(self, context: object, exc: BaseException) -> None:
         """Report an exception raised by ``context`` (a callback or a task) and carry on.
 
-        The default prints the traceback to ``sys.stderr``.  Replace it on the instance
-        (``get_hub().handle_error = my_hook``) or wrap it to send errors elsewhere.
+        The default logs it, with its traceback, to the ``greensync.hub`` logger at ERROR
+        (shown on ``sys.stderr`` when logging is not configured); under the gevent and
+        eventlet adapters it goes to the host hub's error hook as well.  Replace it on the
+        instance (``get_hub().handle_error = my_hook``) or wrap it to send errors elsewhere.
         """
-        sys.stderr.write(f"{context!r} failed with {type(exc).__name__}\n")
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        logger.error(
+            "%r failed with %s",
+            context,
+            type(exc).__name__,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+
+    def _report_error(self, context: object, exc: BaseException) -> None:
+        """Call :meth:`handle_error`; a hook that fails is itself logged, never raised."""
+        try:
+            self.handle_error(context, exc)
+        except Exception as hook_exc:
+            logger.error("the error hook %r failed", self.handle_error, exc_info=hook_exc)
 
     def _callback_error(self, context: object, exc: BaseException) -> None:
         if isinstance(exc, (Exception, GreenletExit)):
-            try:
-                self.handle_error(context, exc)
-            except Exception as hook_exc:  # noqa: BLE001 - a broken hook must not stop the loop
-                traceback.print_exception(hook_exc, file=sys.stderr)
+            self._report_error(context, exc)
         else:
             # KeyboardInterrupt, SystemExit and friends belong to the main greenlet.
             self._main.throw(exc)
 
-    def _describe_deadlock(self) -> str:
-        what = self._main_waiting_on
-        target = "a bare Hub.switch()" if what is None else repr(what)
-        return (
-            f"this operation would block forever: the main greenlet waits on {target} and "
-            "nothing is left that could wake it (no callbacks, timers, file descriptors or "
-            "other threads)"
-        )
+    def _loop_exit(self, main_frame: FrameType | None) -> LoopExit:
+        """The ``LoopExit`` for the main greenlet, suspended in ``main_frame``."""
+        from ._diagnostics import describe_deadlock
+
+        message, what, parked = describe_deadlock(self, main_frame)
+        return LoopExit(message, what, parked)
+
+    def _note_stuck(self, now: float) -> None:
+        """The loop found only other threads left to wake the main greenlet (at ``now``)."""
+        since = self._stuck_since
+        if since is None:
+            self._stuck_since = now
+            return
+        interval = self._deadlock_warning
+        if interval is not None and not self._stuck_warned and now - since >= interval:
+            self._stuck_warned = True
+            from ._diagnostics import describe_deadlock
+
+            message = describe_deadlock(self, self._main.gr_frame, threads=True)[0]
+            logger.warning(
+                "possible deadlock: stuck for %.1f s (GREENSYNC_DEADLOCK_WARN=%g): %s",
+                now - since,
+                interval,
+                message,
+            )
+
+    def _not_stuck(self) -> None:
+        """Something ran: a later stretch of being stuck is a new one, warned about anew."""
+        self._stuck_since = None
+        self._stuck_warned = False
+
+    def _post_signal(self, fn: Callable[[], object]) -> None:
+        """Run ``fn()`` on the hub's next turn and wake the loop; called in a signal handler.
+
+        Must take no lock and never block: it runs wherever the main thread was interrupted.
+        """
+        self.run_callback_threadsafe(fn)
+
+    def _signal_wakeup_fd(self) -> int:
+        """A file descriptor for ``signal.set_wakeup_fd`` that wakes this loop, or -1."""
+        return -1
+
+    def _release_wakeup_fd(self) -> None:
+        """Before closing the descriptor that ``signal.set_wakeup_fd`` points at: unset it."""
+        if self._wakes_signals:
+            from ._signals import release_wakeup_fd
+
+            release_wakeup_fd(self)
+
+    def _add_signal(self, signum: int, start: Callable[[], object]) -> Callable[[], None] | None:
+        """Have ``start()`` run in this hub when ``signum`` arrives, the hub's own way.
+
+        Returns what undoes it, or None to use greensync's Python-level signal handler.
+        """
+        return None
 
     def _wake(self, record: Any) -> None:
         """Queue ``record`` (handed a value) for the next wake-up batch; callable from any thread.
@@ -533,6 +647,7 @@ def _fileno(fd: int | Any) -> int:
     return fd
 
 
+@final
 class Hub(HubBase, greenlet):
     """This thread's loop: ready callbacks, timers, fd readiness and work posted by threads.
 
@@ -627,20 +742,13 @@ class Hub(HubBase, greenlet):
             RuntimeError: called inside the hub itself (from a callback), where nothing could
                 ever switch back.
         """
-        current = getcurrent()
-        if current is self:
+        if getcurrent() is self:
             raise RuntimeError(
                 "cannot block inside the hub: a hub callback must not call a blocking "
                 f"operation (waiting on {waiting_on!r})"
             )
-        if current is self._main:
-            self._main_waiting_on = waiting_on
-            try:
-                result = _greenlet_switch(self)
-            finally:
-                self._main_waiting_on = None
-        else:
-            result = _greenlet_switch(self)
+        # ``waiting_on`` is not stored anywhere: LoopExit and reprs read it from this frame.
+        result = _greenlet_switch(self)
         if result.__class__ is _Throw:
             raise result.exc
         return result
@@ -691,6 +799,15 @@ class Hub(HubBase, greenlet):
     def _pending(self) -> int:
         return len(self._ready) + len(self._threadsafe)
 
+    def _post_signal(self, fn: Callable[[], object]) -> None:
+        # One deque append and one non-blocking write: no lock, whatever was interrupted.
+        self._threadsafe.append(CallbackHandle((fn, ())))
+        self._poke()
+
+    def _signal_wakeup_fd(self) -> int:
+        self._ensure_selector()
+        return self._wake_w
+
     # -- internals shared with the rest of greensync.hub ------------------------------------
 
     def _arm(
@@ -732,6 +849,7 @@ class Hub(HubBase, greenlet):
     def _close_fds(self) -> None:
         sel, self._selector = self._selector, None
         if sel is not None:
+            self._release_wakeup_fd()
             sel.close()
             for fd in (self._wake_r, self._wake_w):
                 try:
@@ -803,7 +921,7 @@ class Hub(HubBase, greenlet):
                 for glet in idle:
                     glet.switch(True)
                 continue
-            self._main.throw(LoopExit(self._describe_deadlock(), self._main_waiting_on))
+            self._main.throw(self._loop_exit(self._main.gr_frame))
 
     def _loop(self) -> None:
         ready = self._ready
@@ -838,14 +956,23 @@ class Hub(HubBase, greenlet):
                 if self._nfds:
                     self._poll(0.0)
                 continue
+            # Idle: poll until the first live timer (cancelled ones at the head do not count).
             timers = self._timers
-            timeout = max(0.0, timers[0][0] - monotonic()) if timers else None
+            while timers and timers[0][4] is None:
+                heapq.heappop(timers)
+                self._ncancelled -= 1
+            timeout = min(max(0.0, timers[0][0] - monotonic()), _MAX_POLL) if timers else None
             if not self._nref and not self._nfds:
                 # No ref'd timer and no fd can wake anyone; only another thread could.
                 if threading.active_count() <= 1 and not threadsafe:
                     return
                 if timeout is None or timeout > _THREAD_RECHECK:
                     timeout = _THREAD_RECHECK
+                self._note_stuck(monotonic())
+                self._poll(timeout)
+                if ready:
+                    self._not_stuck()
+                continue
             self._poll(timeout)
 
     def _run_timers(self) -> None:

@@ -255,15 +255,9 @@ class WaitLine(deque[Record]):
             timer = record[TIMER] = hub.call_later(timeout, _expire, record)
         try:
             if hub.__class__ is Hub:
-                # Hub.switch inlined for the built-in hub (the checks were made above).
-                if glet is hub._main:
-                    hub._main_waiting_on = self.owner
-                    try:
-                        result = _greenlet_switch(hub)
-                    finally:
-                        hub._main_waiting_on = None
-                else:
-                    result = _greenlet_switch(hub)
+                # Hub.switch inlined for the built-in hub (the checks were made above).  What
+                # the greenlet waits on is read from this frame's ``record`` when asked.
+                result = _greenlet_switch(hub)
                 if result.__class__ is _Throw:
                     raise result.exc
             else:
@@ -630,14 +624,7 @@ def _wait(record: Record, hub: HubBase, timeout: float | None) -> Any:
     try:
         if hub.__class__ is Hub:
             # Hub.switch inlined for the built-in hub (the checks were made by the caller).
-            if record[WHO] is hub._main:
-                hub._main_waiting_on = record[LINE].owner
-                try:
-                    result = _greenlet_switch(hub)
-                finally:
-                    hub._main_waiting_on = None
-            else:
-                result = _greenlet_switch(hub)
+            result = _greenlet_switch(hub)
             if result.__class__ is _Throw:
                 raise result.exc
         else:

@@ -33,6 +33,8 @@ __all__ = [
 
 T = TypeVar("T")
 
+ChaosHub.__module__ = __name__  # reached here, not through the private module
+
 
 class Trace(list[str]):
     """A list that greenlets append labels to; tests assert the whole list.
