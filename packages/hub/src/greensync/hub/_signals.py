@@ -53,6 +53,10 @@ __all__ = ["SignalHandle", "release_wakeup_fd", "signal_handler"]
 _handles: dict[int, tuple[SignalHandle, ...]] = {}
 #: What each signal's handler was before greensync's, to put back when the last goes.
 _previous: dict[int, Any] = {}
+#: Signals no process can catch.
+_UNCATCHABLE = frozenset(
+    getattr(signal, name) for name in ("SIGKILL", "SIGSTOP") if hasattr(signal, name)
+)
 #: Guards changes of the two dicts above (never taken by the signal handler itself).
 _changes = threading.Lock()
 #: The hub, and its file descriptor, that greensync pointed ``signal.set_wakeup_fd`` at.
@@ -159,6 +163,8 @@ def signal_handler(signum: int, fn: Callable[..., object], *args: Any) -> Signal
             "handlers only there"
         )
     signum = int(signum)
+    if signum not in signal.valid_signals() or signum in _UNCATCHABLE:
+        raise ValueError(f"`signum` {signum} ({_signal_name(signum)}) cannot be handled")
     hub = get_hub()
     handle = SignalHandle(signum, hub, fn, args)
     undo = hub._add_signal(signum, handle._start)
