@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import socket
 import threading
 import time
+import warnings
+import weakref
 from typing import Any
 
 import pytest
@@ -21,8 +24,9 @@ from greensync.hub import (
     get_hub,
     sleep,
     spawn,
+    spawn_later,
 )
-from greensync.hub.testing import Trace, run_in_threads, run_until_blocked
+from greensync.hub.testing import Permits, Trace, run_in_threads, run_until_blocked, run_with_hub
 from greensync.hub.testing import existing_hub as _peek_hub
 
 
@@ -551,3 +555,85 @@ def test_huge_int_timeouts_mean_forever_not_overflow() -> None:
     assert check_timeout(10**400) is None
     with pytest.raises(ValueError, match="`timeout`"):
         check_timeout(-(10**400))
+
+
+# -- issue 14's timer and poll bugs -------------------------------------------------------------
+
+
+def test_a_wait_longer_than_the_poll_can_take_works() -> None:
+    # epoll takes an int of milliseconds (about 24.8 days at most): a longer wait that really
+    # parks used to raise OverflowError ("timeout is too large") in the main greenlet.
+    permits = Permits(0)
+    releaser = threading.Timer(0.05, permits.release)
+    releaser.start()
+    try:
+        assert permits.acquire(timeout=30 * 86400) is True
+    finally:
+        releaser.join(30)
+    waiter: Waiter[str] = Waiter()
+    spawn_later(0.01, waiter.switch, "late")
+    assert waiter.get(timeout=10**9) == "late"
+
+
+def test_a_cancelled_timer_lets_go_of_its_arguments_at_once() -> None:
+    class Payload:
+        pass
+
+    hub = get_hub()
+    payload = Payload()
+    ref = weakref.ref(payload)
+    handle = hub.call_later(3600, print, payload)
+    del payload
+    assert ref() is not None
+    handle.cancel()
+    assert ref() is None  # not an hour later, when its deadline comes
+
+
+def test_a_cancelled_timer_lets_go_of_its_arguments_under_every_adapter() -> None:
+    class Payload:
+        pass
+
+    def body() -> bool:
+        payload = Payload()
+        ref = weakref.ref(payload)
+        handle = get_hub().call_later(3600, print, payload)
+        del payload
+        handle.cancel()
+        sleep(0)
+        return ref() is None
+
+    for name in ("asyncio", "gevent", "eventlet"):
+        if name != "asyncio" and importlib.util.find_spec(name) is None:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            assert run_with_hub(name, body) is True, name
+
+
+@pytest.mark.builtin_hub
+def test_a_cancelled_timer_at_the_head_of_the_heap_does_not_set_the_poll_timeout() -> None:
+    hub = builtin_hub()
+    polls: list[float | None] = []
+    real_poll = hub._poll
+
+    def recording_poll(timeout: float | None) -> None:
+        polls.append(timeout)
+        real_poll(timeout)
+
+    waiter: Waiter[str] = Waiter()
+    keep = hub.call_later(60, waiter.switch, "the live timer")
+    gone = hub.call_later(0.5, waiter.switch, "cancelled")
+    gone.cancel()
+    hub._poll = recording_poll  # type: ignore[method-assign]
+    releaser = threading.Timer(0.05, waiter.switch, args=("posted",))
+    releaser.start()
+    try:
+        assert waiter.get() == "posted"
+    finally:
+        del hub._poll
+        keep.cancel()
+        releaser.join(30)
+    # Idle, the loop polled until a live timer's deadline, not the cancelled one's (0.5 s).
+    assert polls
+    assert polls[0] is not None
+    assert polls[0] > 1
