@@ -26,7 +26,15 @@ from greensync.hub import (
     spawn,
     spawn_later,
 )
-from greensync.hub.testing import Permits, Trace, run_in_threads, run_until_blocked, run_with_hub
+from greensync.hub.testing import (
+    Permits,
+    Trace,
+    armed_timers,
+    run_in_threads,
+    run_until_blocked,
+    run_with_hub,
+    timer_heap_size,
+)
 from greensync.hub.testing import existing_hub as _peek_hub
 
 
@@ -637,3 +645,18 @@ def test_a_cancelled_timer_at_the_head_of_the_heap_does_not_set_the_poll_timeout
     assert polls
     assert polls[0] is not None
     assert polls[0] > 1
+
+
+@pytest.mark.builtin_hub
+def test_testing_helpers_count_armed_timers_and_the_heap() -> None:
+    hub = builtin_hub()
+    armed, heap = armed_timers(), timer_heap_size()
+    keep = hub.call_later(60, len, "")
+    gone = hub.call_later(60, len, "")
+    gone.cancel()
+    assert armed_timers() == armed + 1
+    assert timer_heap_size() == heap + 2
+    keep.cancel()
+    assert armed_timers() == armed
+    with pytest.raises(TypeError, match="built-in hub"):
+        armed_timers(run_with_hub("asyncio", get_hub))

@@ -40,13 +40,15 @@ import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
-from typing import Any, final
+from typing import Any, TypeVarTuple, final
 
 from ._current import get_hub
 from ._loop import HubBase
 from ._state import _local
 
 __all__ = ["SignalHandle", "release_wakeup_fd", "signal_handler"]
+
+Ts = TypeVarTuple("Ts")
 
 #: The registrations of each signal handled here, in the order made (replaced, never mutated,
 #: so the handler reads a consistent tuple without a lock).
@@ -131,7 +133,7 @@ def _signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
-def signal_handler(signum: int, fn: Callable[..., object], *args: Any) -> SignalHandle:
+def signal_handler(signum: int, fn: Callable[[*Ts], object], *args: *Ts) -> SignalHandle:
     """Run ``fn(*args)`` in a new task of this thread's hub soon after signal ``signum`` arrives.
 
     gevent's ``signal_handler``.  The loop is woken at once, even when it is idle; ``fn`` runs
