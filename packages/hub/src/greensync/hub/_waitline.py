@@ -236,7 +236,7 @@ class WaitLine(deque[Record]):
         if running is None and "asyncio.events" in _modules:
             running = _find_running_loop_getter()
         if glet is hub._loop_greenlet or (
-            running is not None and running() is not None and not hub._is_asyncio
+            running is not None and _blocks_a_running_loop(hub, running())
         ):
             raise _cannot_block(self, hub)
         record = [glet, hub, self, None, WAITING, None, None, False, None]
@@ -294,7 +294,7 @@ class WaitLine(deque[Record]):
         if running is None and "asyncio.events" in _modules:
             running = _find_running_loop_getter()
         if glet is hub._loop_greenlet or (
-            running is not None and running() is not None and not hub._is_asyncio
+            running is not None and _blocks_a_running_loop(hub, running())
         ):
             raise _cannot_block(self, hub)
         record = [glet, hub, self, None, WAITING, None, None, True, None]
@@ -740,14 +740,25 @@ def _get_running_loop() -> object:
     return getter()
 
 
+def _blocks_a_running_loop(hub: HubBase, loop: object) -> bool:
+    """True if parking here would block the asyncio loop ``loop`` running in this thread.
+
+    Parking is fine only under the asyncio hub bound to that very loop (a greenlet started by
+    ``run_greenlet``); under any other hub the loop would stop until the wait ended.
+    """
+    return loop is not None and (not hub._is_asyncio or getattr(hub, "loop", None) is not loop)
+
+
 def _cannot_block(line: WaitLine, hub: HubBase) -> RuntimeError:
     """The error for a blocking wait where it would freeze the loop that must wake it."""
     owner = line.owner
     what = repr(owner if owner is not None else line)
-    # A coroutine, rather than a hub callback, is what blocks: under a hub that is not the
-    # asyncio one, or in the greenlet that runs the user's own loop (run_greenlet's binding).
-    if _get_running_loop() is not None and (
-        not hub._is_asyncio or not getattr(hub, "_owns_loop", True)
+    # A coroutine, rather than a hub callback, is what blocks: under a hub that is not bound
+    # to the running loop, or in the greenlet that runs the user's own loop (run_greenlet's
+    # binding).
+    loop = _get_running_loop()
+    if loop is not None and (
+        _blocks_a_running_loop(hub, loop) or not getattr(hub, "_owns_loop", True)
     ):
         twin = _async_twin(owner)
         instead = f"use {twin} instead" if twin else "await it instead of blocking"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, final
 
 from ._chaos import ChaosHub
 from ._current import _install, _peek_hub, _resolve, get_hub
@@ -38,6 +38,7 @@ T = TypeVar("T")
 ChaosHub.__module__ = __name__  # reached here, not through the private module
 
 
+@final
 class Trace(list[str]):
     """A list that greenlets append labels to; tests assert the whole list.
 
@@ -206,6 +207,7 @@ class _PermitLine(WaitLine):
         permits._give(self, value)
 
 
+@final
 class Permits(Linkable):
     """A minimal semaphore built from the hub's public parts, for tests of the hub's machinery.
 
@@ -239,6 +241,13 @@ class Permits(Linkable):
         if self._take() is not NOTHING:
             return True
         return self.get_waitline().park(timeout, self._take) is not TIMED_OUT
+
+    async def async_acquire(self, timeout: float | None = None) -> bool:
+        """:meth:`acquire`, for an asyncio task: it waits in the same FIFO line."""
+        timeout = check_timeout(timeout)
+        if self._take() is not NOTHING:
+            return True
+        return await self.get_waitline().async_park(timeout, self._take) is not TIMED_OUT
 
     def _take(self) -> object:
         if self.count <= 0:
