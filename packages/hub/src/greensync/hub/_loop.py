@@ -274,7 +274,7 @@ class TimerHandle(list[Any]):
         value = bool(value)
         hub = self[4]
         if hub is not None and value != self[5]:
-            hub._nref += 1 if value else -1
+            hub._nunref += -1 if value else 1
         self[5] = value
 
     def cancel(self) -> None:
@@ -285,10 +285,16 @@ class TimerHandle(list[Any]):
         self[4] = None
         self[2] = None
         self[3] = ()  # let go of the arguments at once, not at the deadline
-        if self[5]:
-            hub._nref -= 1
+        if not self[5]:
+            hub._nunref -= 1
+        timers = hub._timers
+        if timers[-1] is self:
+            # The newest timer -- a ``with Timeout():`` left, a wait woken before its timeout
+            # -- is a leaf of the heap: it leaves at once, and nothing piles up.
+            timers.pop()
+            return
         hub._ncancelled += 1
-        if hub._ncancelled > 256 and hub._ncancelled * 2 > len(hub._timers):
+        if hub._ncancelled > 256 and hub._ncancelled * 2 > len(timers):
             hub._compact_timers()
 
     def __repr__(self) -> str:
@@ -414,6 +420,7 @@ class HubBase:
             raise result.exc
         return result
 
+    @parks
     def _switch_to_loop(self, loop_greenlet: greenlet) -> Any:
         return _greenlet_switch(loop_greenlet)
 
@@ -576,20 +583,11 @@ class HubBase:
         """
         self._wakes.append(record)
         if not self._wake_pending:
-            self._schedule_batch()
-
-    def _schedule_batch(self) -> None:
-        """Make sure a wake-up batch runs, after records were appended to ``_wakes``."""
-        if not self._wake_pending:
             self._wake_pending = True
             if self._thread_ident == _get_ident():
-                self._schedule_wakes()
+                self.run_callback(self._run_wakes)
             else:
                 self.run_callback_threadsafe(self._run_wakes)
-
-    def _schedule_wakes(self) -> None:
-        """Queue :meth:`_run_wakes` on this hub's next turn (from the hub's own thread)."""
-        self.run_callback(self._run_wakes)
 
     def _run_wakes(self) -> None:
         # Clear the flag first: a wake queued from another thread while we drain either lands
@@ -662,9 +660,11 @@ class Hub(HubBase, greenlet):
         self._loop_greenlet = self
         # [fn, args] pairs; fn is None once cancelled.
         self._ready: deque[list[Any]] = deque()
+        # The heap; pending ref'd timers are counted as len(heap) - cancelled - unref'd, so
+        # arming and cancelling an ordinary timer touches no counter.
         self._timers: list[TimerHandle] = []
         self._seq = 0
-        self._nref = 0
+        self._nunref = 0
         self._ncancelled = 0
         self._threadsafe: deque[list[Any]] = deque()
         self._polling = False
@@ -722,8 +722,8 @@ class Hub(HubBase, greenlet):
         self._seq = seq = self._seq + 1
         handle = TimerHandle((_monotonic() + seconds, seq, fn, args, self, ref))
         _heappush(self._timers, handle)
-        if ref:
-            self._nref += 1
+        if not ref:
+            self._nunref += 1
         return handle
 
     def call_at(
@@ -731,27 +731,6 @@ class Hub(HubBase, greenlet):
     ) -> TimerHandle:
         """Call ``fn(*args)`` in the hub once :meth:`time` reaches ``when``."""
         return self._arm(_check_when(when), fn, args, ref)
-
-    @parks
-    def switch(self, waiting_on: object = None) -> Any:
-        """Park the current greenlet until something switches back to it; return what it got.
-
-        ``waiting_on`` names what the greenlet waits for; it appears in :class:`LoopExit`.
-
-        Raises:
-            RuntimeError: called inside the hub itself (from a callback), where nothing could
-                ever switch back.
-        """
-        if getcurrent() is self:
-            raise RuntimeError(
-                "cannot block inside the hub: a hub callback must not call a blocking "
-                f"operation (waiting on {waiting_on!r})"
-            )
-        # ``waiting_on`` is not stored anywhere: LoopExit and reprs read it from this frame.
-        result = _greenlet_switch(self)
-        if result.__class__ is _Throw:
-            raise result.exc
-        return result
 
     def destroy(self) -> None:
         """Release the hub's file descriptors; the next :func:`get_hub` makes a new hub."""
@@ -818,8 +797,8 @@ class Hub(HubBase, greenlet):
         self._seq = seq = self._seq + 1
         handle = TimerHandle((when, seq, fn, args, self, ref))
         _heappush(self._timers, handle)
-        if ref:
-            self._nref += 1
+        if not ref:
+            self._nunref += 1
         return handle
 
     def _compact_timers(self) -> None:
@@ -962,7 +941,7 @@ class Hub(HubBase, greenlet):
                 heapq.heappop(timers)
                 self._ncancelled -= 1
             timeout = min(max(0.0, timers[0][0] - monotonic()), _MAX_POLL) if timers else None
-            if not self._nref and not self._nfds:
+            if len(timers) - self._ncancelled - self._nunref <= 0 and not self._nfds:
                 # No ref'd timer and no fd can wake anyone; only another thread could.
                 if threading.active_count() <= 1 and not threadsafe:
                     return
@@ -985,11 +964,13 @@ class Hub(HubBase, greenlet):
                 self._ncancelled -= 1
                 continue
             handle[4] = None
-            if handle[5]:
-                self._nref -= 1
+            if not handle[5]:
+                self._nunref -= 1
             fn = handle[2]
+            args = handle[3]
+            handle[3] = ()  # a fired timer keeps nothing alive either
             try:
-                fn(*handle[3])
+                fn(*args)
             except BaseException as exc:  # noqa: BLE001 - reported, loop survives
                 self._callback_error(fn, exc)
 

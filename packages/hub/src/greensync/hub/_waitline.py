@@ -236,8 +236,12 @@ class WaitLine(deque[Record]):
         if running is None and "asyncio.events" in _modules:
             running = _find_running_loop_getter()
         if glet is hub._loop_greenlet or (
-            running is not None and _blocks_a_running_loop(hub, running())
+            running is not None
+            and (loop := running()) is not None
+            and (not hub._is_asyncio or hub._loop is not loop)  # type: ignore[attr-defined]
         ):
+            # Parking here would block the asyncio loop running in this thread (fine only
+            # under the asyncio hub bound to that very loop: run_greenlet's greenlets).
             raise _cannot_block(self, hub)
         record = [glet, hub, self, None, WAITING, None, None, False, None]
         mutex = self.mutex
@@ -249,27 +253,7 @@ class WaitLine(deque[Record]):
             if got is not NOTHING:
                 _leave(record)
                 return got
-        # What follows is _wait(), inlined: this is every wait's path.
-        timer = None
-        if timeout is not None:
-            timer = record[TIMER] = hub.call_later(timeout, _expire, record)
-        try:
-            if hub.__class__ is Hub:
-                # Hub.switch inlined for the built-in hub (the checks were made above).  What
-                # the greenlet waits on is read from this frame's ``record`` when asked.
-                result = _greenlet_switch(hub)
-                if result.__class__ is _Throw:
-                    raise result.exc
-            else:
-                result = hub.switch(self.owner)
-        except BaseException:
-            _leave(record)
-            raise
-        finally:
-            if timer is not None:
-                timer.cancel()
-        record[STATE] = DONE  # woken: only this thread moves a handed record on
-        return result
+        return _wait(record, hub, timeout)
 
     def listen(
         self, timeout: float | None = None, ready: Callable[[], object] | None = None
@@ -294,8 +278,12 @@ class WaitLine(deque[Record]):
         if running is None and "asyncio.events" in _modules:
             running = _find_running_loop_getter()
         if glet is hub._loop_greenlet or (
-            running is not None and _blocks_a_running_loop(hub, running())
+            running is not None
+            and (loop := running()) is not None
+            and (not hub._is_asyncio or hub._loop is not loop)  # type: ignore[attr-defined]
         ):
+            # Parking here would block the asyncio loop running in this thread (fine only
+            # under the asyncio hub bound to that very loop: run_greenlet's greenlets).
             raise _cannot_block(self, hub)
         record = [glet, hub, self, None, WAITING, None, None, True, None]
         mutex = self.mutex
