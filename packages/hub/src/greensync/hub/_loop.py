@@ -9,10 +9,13 @@ the primitives and a scheduler, and it is kept small on purpose:
 * **Ready callbacks** are a FIFO deque.  A turn runs only the callbacks that were queued when the
   turn began; anything queued during the turn waits for the next one, so two greenlets calling
   ``sleep(0)`` in a loop cannot starve timers or file descriptors.
-* **Timers** are a binary heap of ``(deadline, sequence, handle)`` tuples, so ties fire in the
-  order they were armed and comparisons stay in C.  Cancelling only marks a handle; the heap is
-  rebuilt when cancelled entries outnumber live ones, which keeps ``with Timeout(10):`` (arm and
-  cancel, millions of times) at O(log n) without letting the heap grow.
+* **Timers** are a binary heap of handles that are themselves ``[deadline, sequence, ...]``
+  lists, so ties fire in the order they were armed and comparisons stay in C.  Cancelling the
+  newest timer (a ``with Timeout(10):`` left, a wait woken before its timeout) pops it, a leaf
+  of the heap; cancelling any other only marks it, and the heap is rebuilt when marked entries
+  outnumber live ones.  Either way the arguments are let go of at once.  Ref'd timers are
+  counted as the heap's length less the marked and the unref'd ones, so arming and cancelling
+  an ordinary timer touches no counter.
 * **File descriptors** go through :mod:`selectors`, one waiting greenlet per fd and direction.
 * **Other threads** append to a deque and write one byte to a pipe only when the loop is idle in
   ``select()``; a busy loop picks the work up without a system call.
@@ -22,14 +25,18 @@ Waking a greenlet with an exception is done by *switching* it a small marker obj
 the same job at roughly ten times the cost, so it is used only for greenlets that are suspended
 somewhere other than :meth:`Hub.switch`.
 
-Rejected alternatives: a per-waiter callback for every wake-up (the waiter protocol batches wakes
-instead, see ``_linkable``); running expired timers through the ready queue (an extra hop, and it
+Rejected alternatives: a per-waiter callback for every wake-up (a handed waiter's switch goes
+straight onto the ready queue, see ``_waitline``); running expired timers through the ready queue (an extra hop, and it
 opens a window in which a stale wake-up could reach a greenlet that has moved on); a thread
 pool or ``asyncio`` loop underneath (both cost more than the whole of this module).
 
 Deadlock: when the loop has nothing left that could ever wake anyone -- no callbacks, no ref'd
 timers, no watched fds, no posted work and no other live OS thread that might post some -- it
-throws :class:`LoopExit` into the thread's main greenlet, naming what that greenlet waited on.
+throws :class:`LoopExit` into the thread's main greenlet, naming what that greenlet and every
+other parked greenlet of the hub wait on (read from their frames: see ``_diagnostics``).  With
+other threads alive it keeps polling, and warns once if the main greenlet stays stuck past
+:attr:`HubBase.deadlock_warning`.  An idle poll lasts at most a day (epoll cannot wait longer
+than about 24.8 days in one call).
 """
 
 from __future__ import annotations
