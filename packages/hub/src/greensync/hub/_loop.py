@@ -26,9 +26,10 @@ the same job at roughly ten times the cost, so it is used only for greenlets tha
 somewhere other than :meth:`Hub.switch`.
 
 Rejected alternatives: a per-waiter callback for every wake-up (a handed waiter's switch goes
-straight onto the ready queue, see ``_waitline``); running expired timers through the ready queue (an extra hop, and it
-opens a window in which a stale wake-up could reach a greenlet that has moved on); a thread
-pool or ``asyncio`` loop underneath (both cost more than the whole of this module).
+straight onto the ready queue, see ``_waitline``); running expired timers through the ready
+queue (an extra hop, and it opens a window in which a stale wake-up could reach a greenlet that
+has moved on); a thread pool or ``asyncio`` loop underneath (both cost more than the whole of
+this module).
 
 Deadlock: when the loop has nothing left that could ever wake anyone -- no callbacks, no ref'd
 timers, no watched fds, no posted work and no other live OS thread that might post some -- it
