@@ -752,7 +752,7 @@ class Hub(HubBase, greenlet):
         # the item, so a waiter that leaves first cancels it (see _waitline._leave).
         glet = record[WHO]
         if glet is not None:
-            item = record[QUEUED] = [glet.switch, (record[VALUE],)]
+            item = record[QUEUED] = [_greenlet_switch, (glet, record[VALUE])]
         else:
             owner = record[LINE].owner
             if owner is None:

@@ -58,7 +58,7 @@ def sleep(seconds: float = 0) -> None:
         and current is not hub
     ):
         # The hot path: queue our own switch and park, with no handle object and no timer.
-        item = [current.switch, ()]
+        item = [_greenlet_switch, (current,)]
         hub._ready.append(item)
         try:
             result = _greenlet_switch(hub)

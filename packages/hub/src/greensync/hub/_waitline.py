@@ -458,13 +458,13 @@ class WaitLine(deque[Record]):
                 # Most listeners are greenlets of this thread's built-in hub: queue their
                 # switches straight onto its ready queue (what Hub._wake does, without a call).
                 if waker is fast:
-                    item = record[QUEUED] = [glet.switch, (True,)]
+                    item = record[QUEUED] = [_greenlet_switch, (glet, True)]
                     ready_append(item)  # type: ignore[misc]
                     continue
                 if fast is None and waker.__class__ is Hub and waker._thread_ident == ident:
                     fast = waker
                     ready_append = waker._ready.append
-                    item = record[QUEUED] = [glet.switch, (True,)]
+                    item = record[QUEUED] = [_greenlet_switch, (glet, True)]
                     ready_append(item)
                     continue
             waker._wake(record)
