@@ -108,6 +108,7 @@ def _deadlock_warn_from_env() -> float | None:
     return None if value == 0.0 or value == math.inf else value
 
 
+@final
 class LoopExit(Exception):
     """Raised in a greenlet that blocks when nothing could ever wake it.
 
