@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from greensync.hub import Task, Waiter, get_hub, sleep, spawn
-from greensync.hub.testing import Permits, assert_no_links, existing_hub, run_until_blocked
+from greensync.hub import Task, Waiter, sleep, spawn
+from greensync.hub.testing import Permits, assert_no_links, run_in_threads, run_until_blocked
 
 
 def _until(condition: Callable[[], bool], what: str) -> None:
@@ -206,25 +206,5 @@ def test_a_greenlet_handed_a_permit_and_killed_before_it_ran_gives_it_back() -> 
 
 
 def _in_thread(fn: Callable[[], Any]) -> Any:
-    """Run ``fn`` in a fresh thread (its own asyncio loop and greensync hub)."""
-    out: list[Any] = []
-    errors: list[BaseException] = []
-
-    def body() -> None:
-        try:
-            out.append(fn())
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            errors.append(exc)
-        finally:
-            hub = existing_hub()
-            if hub is not None:
-                hub.destroy()  # a hub of that thread's own (under use("asyncio"): its loop)
-
-    thread = threading.Thread(target=body)
-    thread.start()
-    thread.join(60)
-    assert not thread.is_alive(), "the asyncio thread is stuck"
-    if errors:
-        raise errors[0]
-    get_hub()  # this thread's hub is untouched by the other thread's loop
-    return out[0]
+    """Run ``fn()`` in a fresh thread (its own hub, made the default way; destroyed after)."""
+    return run_in_threads(lambda _: fn(), 1, timeout=60, what="the test thread")[0]

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 
 import greensync.hub._current as current
 from greensync.hub import Hub, get_hub, use
+from greensync.hub.testing import run_in_threads
 
 EVENTLET_MISSING = False
 with warnings.catch_warnings():
@@ -37,26 +37,8 @@ def no_choice_made(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _in_new_thread(fn: Callable[[], Any]) -> Any:
-    out: list[Any] = []
-    errors: list[BaseException] = []
-
-    def body() -> None:
-        try:
-            out.append(fn())
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            errors.append(exc)
-        finally:
-            hub = current._peek_hub()
-            if hub is not None:
-                hub.destroy()
-
-    thread = threading.Thread(target=body)
-    thread.start()
-    thread.join(60)
-    assert not thread.is_alive(), "the test thread is stuck"
-    if errors:
-        raise errors[0]
-    return out[0]
+    """Run ``fn()`` in a fresh thread (its own hub, made the default way; destroyed after)."""
+    return run_in_threads(lambda _: fn(), 1, timeout=60, what="the test thread")[0]
 
 
 def test_a_thread_where_geventss_hub_exists_gets_the_gevent_adapter(no_choice_made: None) -> None:
