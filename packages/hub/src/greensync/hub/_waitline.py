@@ -227,33 +227,13 @@ class WaitLine(deque[Record]):
             BaseException: whatever is thrown into the waiting greenlet (a ``Timeout``, a
                 kill); anything it had been handed is given back first.
         """
-        try:
-            hub: HubBase = _local.hub
-        except AttributeError:
-            hub = get_hub()
-        glet = getcurrent()
-        running = _running_loop
-        if running is None and "asyncio.events" in _modules:
-            running = _find_running_loop_getter()
-        if glet is hub._loop_greenlet or (
-            running is not None
-            and (loop := running()) is not None
-            and (not hub._is_asyncio or hub._loop is not loop)  # type: ignore[attr-defined]
-        ):
-            # Parking here would block the asyncio loop running in this thread (fine only
-            # under the asyncio hub bound to that very loop: run_greenlet's greenlets).
-            raise _cannot_block(self, hub)
-        record = [glet, hub, self, None, WAITING, None, None, False, None]
-        mutex = self.mutex
-        mutex.acquire()
-        self.append(record)
-        mutex.release()
+        record = _join(self, False)
         if retry is not None:
             got = retry()
             if got is not NOTHING:
                 _leave(record)
                 return got
-        return _wait(record, hub, timeout)
+        return _wait(record, timeout)
 
     def listen(
         self, timeout: float | None = None, ready: Callable[[], object] | None = None
@@ -269,32 +249,11 @@ class WaitLine(deque[Record]):
         Raises:
             RuntimeError: as :meth:`park`.
         """
-        try:
-            hub: HubBase = _local.hub
-        except AttributeError:
-            hub = get_hub()
-        glet = getcurrent()
-        running = _running_loop
-        if running is None and "asyncio.events" in _modules:
-            running = _find_running_loop_getter()
-        if glet is hub._loop_greenlet or (
-            running is not None
-            and (loop := running()) is not None
-            and (not hub._is_asyncio or hub._loop is not loop)  # type: ignore[attr-defined]
-        ):
-            # Parking here would block the asyncio loop running in this thread (fine only
-            # under the asyncio hub bound to that very loop: run_greenlet's greenlets).
-            raise _cannot_block(self, hub)
-        record = [glet, hub, self, None, WAITING, None, None, True, None]
-        mutex = self.mutex
-        mutex.acquire()
-        self.append(record)
-        self._nlisten += 1
-        mutex.release()
+        record = _join(self, True)
         if ready is not None and ready():
             _leave(record)
             return True
-        return _wait(record, hub, timeout) is not TIMED_OUT
+        return _wait(record, timeout) is not TIMED_OUT
 
     async def async_park(
         self, timeout: float | None = None, retry: Callable[[], Any] | None = None
@@ -603,9 +562,42 @@ def _expire(record: Record) -> None:
         future.set_result(TIMED_OUT)
 
 
+def _join(line: WaitLine, listens: bool) -> Record:
+    """Put the current greenlet in ``line`` (a taker, or a listener); return its record.
+
+    Raises:
+        RuntimeError: called in the hub, or where parking would block a running asyncio loop.
+    """
+    try:
+        hub: HubBase = _local.hub
+    except AttributeError:
+        hub = get_hub()
+    glet = getcurrent()
+    running = _running_loop
+    if running is None and "asyncio.events" in _modules:
+        running = _find_running_loop_getter()
+    if glet is hub._loop_greenlet or (
+        running is not None
+        and (loop := running()) is not None
+        and (not hub._is_asyncio or hub._loop is not loop)  # type: ignore[attr-defined]
+    ):
+        # Parking here would block the asyncio loop running in this thread (fine only under
+        # the asyncio hub bound to that very loop: run_greenlet's greenlets).
+        raise _cannot_block(line, hub)
+    record = [glet, hub, line, None, WAITING, None, None, listens, None]
+    mutex = line.mutex
+    mutex.acquire()
+    line.append(record)
+    if listens:
+        line._nlisten += 1
+    mutex.release()
+    return record
+
+
 @parks
-def _wait(record: Record, hub: HubBase, timeout: float | None) -> Any:
+def _wait(record: Record, timeout: float | None) -> Any:
     """Park the greenlet of ``record`` (already in its line) until it is woken or times out."""
+    hub: HubBase = record[WAKER]
     timer = None
     if timeout is not None:
         timer = record[TIMER] = hub.call_later(timeout, _expire, record)
