@@ -328,3 +328,19 @@ def test_a_broken_error_hook_is_itself_logged(caplog: pytest.LogCaptureFixture) 
         del hub.handle_error
     assert "the error hook" in caplog.text
     assert "the hook broke" in caplog.text
+
+
+def test_every_public_class_and_function_reports_the_public_module() -> None:
+    import greensync.hub as hub
+    import greensync.hub.testing as testing
+
+    for name in hub.__all__:
+        obj = getattr(hub, name)
+        if isinstance(obj, type) or callable(obj):
+            assert obj.__module__ == "greensync.hub", name
+    assert testing.ChaosHub.__module__ == "greensync.hub.testing"
+    final = [hub.Hub, hub.LoopExit, hub.Waiter, hub.iwait, hub.CallbackHandle, hub.TimerHandle]
+    final += [hub.SignalHandle, testing.Permits, testing.Trace, testing.ChaosHub]
+    assert [c.__name__ for c in final if not getattr(c, "__final__", False)] == []
+    meant_for_subclassing = [hub.Linkable, hub.WaitLine, hub.HubBase, hub.Task]
+    assert [c.__name__ for c in meant_for_subclassing if getattr(c, "__final__", False)] == []
