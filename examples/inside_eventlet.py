@@ -6,7 +6,9 @@ synchronization to greensync one primitive at a time, and later drop eventlet al
 
 from __future__ import annotations
 
+import importlib
 import warnings
+from typing import Any
 
 from greensync.hub import use
 
@@ -14,7 +16,8 @@ use("eventlet")  # before anything else touches greensync's hub
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # eventlet warns that it is deprecated; we know
-    import eventlet
+    # eventlet ships no type information: name it Any rather than let strict checkers guess.
+    eventlet: Any = importlib.import_module("eventlet")
 
 from greensync.event import AsyncResult  # noqa: E402
 

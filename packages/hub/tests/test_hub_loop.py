@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import socket
 import threading
 import time
+import warnings
+import weakref
 from typing import Any
 
 import pytest
@@ -21,8 +24,17 @@ from greensync.hub import (
     get_hub,
     sleep,
     spawn,
+    spawn_later,
 )
-from greensync.hub.testing import Trace, run_in_threads, run_until_blocked
+from greensync.hub.testing import (
+    Permits,
+    Trace,
+    armed_timers,
+    run_in_threads,
+    run_until_blocked,
+    run_with_hub,
+    timer_heap_size,
+)
 from greensync.hub.testing import existing_hub as _peek_hub
 
 
@@ -321,7 +333,7 @@ def test_non_blocking_calls_create_no_hub() -> None:
 
 
 def test_callback_exception_is_reported_and_loop_survives(
-    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     hub = get_hub()
     trace = Trace()
@@ -333,10 +345,12 @@ def test_callback_exception_is_reported_and_loop_survives(
     hub.run_callback(trace, "after")
     sleep(0)
     assert trace == ["after"]
-    err = capsys.readouterr().err
-    assert "ZeroDivisionError" in err
-    assert "boom in callback" in err
-    assert "Traceback" in err
+    (record,) = caplog.records
+    assert record.name == "greensync.hub"
+    assert record.levelname == "ERROR"
+    assert "ZeroDivisionError" in record.getMessage()
+    assert "boom in callback" in caplog.text
+    assert "Traceback" in caplog.text
 
 
 def test_handle_error_hook_can_be_replaced() -> None:
@@ -532,15 +546,15 @@ def test_time_is_monotonic() -> None:
 
 
 def test_blocking_python_exception_in_task_is_reported(
-    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     def fail() -> None:
         raise RuntimeError("task went wrong")
 
     task = spawn(fail)
     task.join()
-    err = capsys.readouterr().err
-    assert "task went wrong" in err
+    assert "task went wrong" in caplog.text
+    assert [r.levelname for r in caplog.records] == ["ERROR"]
     assert isinstance(task.exception, RuntimeError)
     assert not task.successful()
 
@@ -549,3 +563,100 @@ def test_huge_int_timeouts_mean_forever_not_overflow() -> None:
     assert check_timeout(10**400) is None
     with pytest.raises(ValueError, match="`timeout`"):
         check_timeout(-(10**400))
+
+
+# -- issue 14's timer and poll bugs -------------------------------------------------------------
+
+
+def test_a_wait_longer_than_the_poll_can_take_works() -> None:
+    # epoll takes an int of milliseconds (about 24.8 days at most): a longer wait that really
+    # parks used to raise OverflowError ("timeout is too large") in the main greenlet.
+    permits = Permits(0)
+    releaser = threading.Timer(0.05, permits.release)
+    releaser.start()
+    try:
+        assert permits.acquire(timeout=30 * 86400) is True
+    finally:
+        releaser.join(30)
+    waiter: Waiter[str] = Waiter()
+    spawn_later(0.01, waiter.switch, "late")
+    assert waiter.get(timeout=10**9) == "late"
+
+
+def test_a_cancelled_timer_lets_go_of_its_arguments_at_once() -> None:
+    class Payload:
+        pass
+
+    hub = get_hub()
+    payload = Payload()
+    ref = weakref.ref(payload)
+    handle = hub.call_later(3600, print, payload)
+    del payload
+    assert ref() is not None
+    handle.cancel()
+    assert ref() is None  # not an hour later, when its deadline comes
+
+
+def test_a_cancelled_timer_lets_go_of_its_arguments_under_every_adapter() -> None:
+    class Payload:
+        pass
+
+    def body() -> bool:
+        payload = Payload()
+        ref = weakref.ref(payload)
+        handle = get_hub().call_later(3600, print, payload)
+        del payload
+        handle.cancel()
+        sleep(0)
+        return ref() is None
+
+    for name in ("asyncio", "gevent", "eventlet"):
+        if name != "asyncio" and importlib.util.find_spec(name) is None:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            assert run_with_hub(name, body) is True, name
+
+
+@pytest.mark.builtin_hub
+def test_a_cancelled_timer_at_the_head_of_the_heap_does_not_set_the_poll_timeout() -> None:
+    hub = builtin_hub()
+    polls: list[float | None] = []
+    real_poll = hub._poll
+
+    def recording_poll(timeout: float | None) -> None:
+        polls.append(timeout)
+        real_poll(timeout)
+
+    waiter: Waiter[str] = Waiter()
+    keep = hub.call_later(60, waiter.switch, "the live timer")
+    gone = hub.call_later(0.5, waiter.switch, "cancelled")
+    gone.cancel()
+    hub._poll = recording_poll  # type: ignore[method-assign]
+    releaser = threading.Timer(0.05, waiter.switch, args=("posted",))
+    releaser.start()
+    try:
+        assert waiter.get() == "posted"
+    finally:
+        del hub._poll
+        keep.cancel()
+        releaser.join(30)
+    # Idle, the loop polled until a live timer's deadline, not the cancelled one's (0.5 s).
+    assert polls
+    assert polls[0] is not None
+    assert polls[0] > 1
+
+
+@pytest.mark.builtin_hub
+def test_testing_helpers_count_armed_timers_and_the_heap() -> None:
+    hub = builtin_hub()
+    armed, heap = armed_timers(), timer_heap_size()
+    gone = hub.call_later(60, len, "")
+    keep = hub.call_later(60, len, "")
+    gone.cancel()  # not the newest: it stays in the heap, marked, until compaction
+    assert armed_timers() == armed + 1
+    assert timer_heap_size() == heap + 2
+    keep.cancel()
+    assert armed_timers() == armed
+    with pytest.raises(TypeError, match="built-in hub"):
+        armed_timers(run_with_hub("asyncio", get_hub))

@@ -20,7 +20,7 @@ from greensync.hub import (
     spawn_later,
     wait,
 )
-from greensync.hub.testing import Trace, assert_no_links, run_until_blocked
+from greensync.hub.testing import Permits, Trace, assert_no_links, run_until_blocked
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
 
@@ -272,3 +272,20 @@ def test_main_waiting_on_a_task_that_waits_forever_gets_loop_exit() -> None:
     task.kill()
     assert_no_links(task, waiter)
     assert get_hub().run_callback(len, ()) is not None
+
+
+def test_wait_reports_ready_objects_on_every_call_whatever_the_timeout() -> None:
+    # Issue 14: wait([ev], timeout=0) on a set Event returned [ev], [], [ev], []... (a finished
+    # Task the opposite phase): a 0-second timer fired before the queued wake-up.
+    waiter: Waiter[int] = Waiter()
+    waiter.switch(1)
+    task = spawn(int)
+    task.join()
+    permits = Permits(1)
+    for _ in range(6):
+        assert wait([waiter], timeout=0) == [waiter]
+        assert wait([task], timeout=0) == [task]
+        assert wait([waiter, task, permits], timeout=0) == [waiter, task, permits]
+        assert list(iwait([task, waiter], timeout=0)) == [task, waiter]
+        assert joinall([task], timeout=0) == [task]
+    assert_no_links(waiter, task, permits)

@@ -21,6 +21,7 @@ from ._loop import (
     TimerHandle,
     check_timeout,
 )
+from ._signals import SignalHandle, signal_handler
 from ._task import Task, iwait, joinall, sleep, spawn, spawn_later, wait
 from ._waitline import NOTHING, TIMED_OUT, WaitLine
 
@@ -32,6 +33,7 @@ __all__ = [
     "HubBase",
     "Linkable",
     "LoopExit",
+    "SignalHandle",
     "Task",
     "TimerHandle",
     "WaitLine",
@@ -41,12 +43,24 @@ __all__ = [
     "get_hub",
     "iwait",
     "joinall",
+    "signal_handler",
     "sleep",
     "spawn",
     "spawn_later",
     "use",
     "wait",
 ]
+
+# Every public class and function reports the module it is used from, not a private one: in
+# tracebacks (``greensync.hub.LoopExit: ...``), reprs, ``help()`` and pickles.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith(__name__ + "._"):
+        try:
+            _obj.__module__ = __name__
+        except (AttributeError, TypeError):
+            pass
+del _name, _obj
 
 
 def __getattr__(name: str) -> _Any:

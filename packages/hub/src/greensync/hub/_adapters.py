@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import threading
 import time
 import warnings
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, final
 
 from greenlet import getcurrent, greenlet
 
@@ -36,7 +37,6 @@ from ._loop import (
     _PARK_CODES,
     CallbackHandle,
     HubBase,
-    LoopExit,
     _check_callable,
     _check_delay,
     _Throw,
@@ -265,10 +265,15 @@ class _AdapterHub(HubBase):
             self._arm(_WATCH_INTERVAL, self._watchdog, True)
 
     def _watchdog(self) -> None:
-        if threading.active_count() > 1 or self._npending or self._wakes:
+        if self._npending or self._wakes or not self._loop_is_idle():
+            self._not_stuck()
             self._arm(_WATCH_INTERVAL, self._watchdog, True)
             return
-        if not self._loop_is_idle():
+        if threading.active_count() > 1:
+            # Idle, but another thread might still post: keep waiting, and warn if it lasts.
+            frame = self._main.gr_frame
+            if frame is not None and frame.f_code in _PARK_CODES:
+                self._note_stuck(_monotonic())
             self._arm(_WATCH_INTERVAL, self._watchdog, True)
             return
         self._watching = False
@@ -281,12 +286,11 @@ class _AdapterHub(HubBase):
         if not self._main.dead and self._main.gr_frame is not None:
             parked = self._main.gr_frame.f_code in _PARK_CODES
             if parked:
-                self._main.switch(
-                    _Throw(LoopExit(self._describe_deadlock(), self._main_waiting_on))
-                )
+                self._main.switch(_Throw(self._loop_exit(self._main.gr_frame)))
 
 
-class _CountedHandle(CallbackHandle):
+@final
+class _CountedHandle(CallbackHandle):  # type: ignore[misc]  # final to users, not to the hub
     """A callback handle whose cancel also uncounts the callback (adapters only)."""
 
     __slots__ = ("_hub",)
@@ -313,6 +317,7 @@ _FD_TIMEOUT = object()
 # -- gevent ---------------------------------------------------------------------------------
 
 
+@final
 class GeventHub(_AdapterHub):
     """greensync's hub interface over gevent's hub (and its libev/libuv loop) in this thread.
 
@@ -361,13 +366,30 @@ class GeventHub(_AdapterHub):
         try:
             return _greenlet_switch(loop_greenlet)
         except self._gevent_loop_exit as exc:
-            raise LoopExit(self._describe_deadlock(), self._main_waiting_on) from exc
+            raise self._loop_exit(sys._getframe()) from exc
 
     def _watchdog(self) -> None:
         if threading.active_count() > 1:
             self._arm(_WATCH_INTERVAL, self._watchdog, True)
         else:
             self._watching = False
+
+    def handle_error(self, context: object, exc: BaseException) -> None:
+        """Log the error (see :meth:`HubBase.handle_error`), then hand it to gevent's hub.
+
+        So an error-reporting hook installed on ``gevent.get_hub().handle_error`` sees the
+        errors of greensync tasks and callbacks too.
+        """
+        super().handle_error(context, exc)
+        self._ghub.handle_error(context, type(exc), exc, exc.__traceback__)
+
+    def _add_signal(self, signum: int, start: Callable[[], object]) -> Callable[[], None] | None:
+        # libev watches the signal itself and wakes its loop; the handler runs in a gevent
+        # greenlet, from which ``start`` spawns the greensync task.
+        import gevent
+
+        watcher = gevent.signal_handler(signum, start)
+        return watcher.cancel  # type: ignore[no-any-return]
 
     def _wait_idle(self, timeout: float | None) -> bool:
         import gevent
@@ -386,6 +408,7 @@ class GeventHub(_AdapterHub):
 # -- eventlet -------------------------------------------------------------------------------
 
 
+@final
 class EventletHub(_AdapterHub):
     """greensync's hub interface over eventlet's hub in this thread.
 
@@ -468,8 +491,21 @@ class EventletHub(_AdapterHub):
 
         return stop
 
+    def handle_error(self, context: object, exc: BaseException) -> None:
+        """Log the error (see :meth:`HubBase.handle_error`), then hand it to eventlet's hub.
+
+        eventlet's hook for errors outside a greenthread is
+        ``hub.squelch_generic_exception(exc_info)``; replace it there to see greensync's too.
+        """
+        super().handle_error(context, exc)
+        self._ehub.squelch_generic_exception((type(exc), exc, exc.__traceback__))
+
+    def _signal_wakeup_fd(self) -> int:
+        return self._pipe_w
+
     def _after_fork(self) -> None:
         super()._after_fork()
+        self._release_wakeup_fd()
         for fd in (self._pipe_r, self._pipe_w):
             try:
                 os.close(fd)
@@ -478,6 +514,7 @@ class EventletHub(_AdapterHub):
 
     def destroy(self) -> None:
         super().destroy()
+        self._release_wakeup_fd()
         try:
             self._ehub.remove(self._pipe_listener)
         except (KeyError, ValueError):
@@ -492,6 +529,7 @@ class EventletHub(_AdapterHub):
 # -- asyncio --------------------------------------------------------------------------------
 
 
+@final
 class AsyncioHub(_AdapterHub):
     """greensync's hub interface over an asyncio event loop.
 

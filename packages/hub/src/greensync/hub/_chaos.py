@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from typing import Any
+from typing import Any, final
 
 from greenlet import getcurrent
 
-from ._loop import Hub
+from ._loop import Hub, HubBase
 
 __all__ = ["ChaosHub"]
 
 
-class ChaosHub(Hub):
+@final
+class ChaosHub(Hub):  # type: ignore[misc]  # Hub is final to users; this is its one variant
     """The built-in hub with a seeded chaos scheduler, for exploring interleavings in tests.
 
     Each turn runs its callbacks in a random order, and every blocking point first yields once
@@ -50,14 +51,14 @@ class ChaosHub(Hub):
             item: list[Any] = [current.switch, (_CHAOS_RESUME,)]
             self._ready.append(item)
             try:
-                result = Hub.switch(self, waiting_on)
+                result = HubBase.switch(self, waiting_on)
             except BaseException:
                 item[0] = None  # thrown out while yielding: the resume must not come later
                 raise
             if result is not _CHAOS_RESUME:
                 item[0] = None  # woken for real while yielding: that is the wake-up
                 return result
-        return Hub.switch(self, waiting_on)
+        return HubBase.switch(self, waiting_on)
 
 
 _CHAOS_RESUME = object()

@@ -9,10 +9,13 @@ the primitives and a scheduler, and it is kept small on purpose:
 * **Ready callbacks** are a FIFO deque.  A turn runs only the callbacks that were queued when the
   turn began; anything queued during the turn waits for the next one, so two greenlets calling
   ``sleep(0)`` in a loop cannot starve timers or file descriptors.
-* **Timers** are a binary heap of ``(deadline, sequence, handle)`` tuples, so ties fire in the
-  order they were armed and comparisons stay in C.  Cancelling only marks a handle; the heap is
-  rebuilt when cancelled entries outnumber live ones, which keeps ``with Timeout(10):`` (arm and
-  cancel, millions of times) at O(log n) without letting the heap grow.
+* **Timers** are a binary heap of handles that are themselves ``[deadline, sequence, ...]``
+  lists, so ties fire in the order they were armed and comparisons stay in C.  Cancelling the
+  newest timer (a ``with Timeout(10):`` left, a wait woken before its timeout) pops it, a leaf
+  of the heap; cancelling any other only marks it, and the heap is rebuilt when marked entries
+  outnumber live ones.  Either way the arguments are let go of at once.  Ref'd timers are
+  counted as the heap's length less the marked and the unref'd ones, so arming and cancelling
+  an ordinary timer touches no counter.
 * **File descriptors** go through :mod:`selectors`, one waiting greenlet per fd and direction.
 * **Other threads** append to a deque and write one byte to a pipe only when the loop is idle in
   ``select()``; a busy loop picks the work up without a system call.
@@ -22,29 +25,34 @@ Waking a greenlet with an exception is done by *switching* it a small marker obj
 the same job at roughly ten times the cost, so it is used only for greenlets that are suspended
 somewhere other than :meth:`Hub.switch`.
 
-Rejected alternatives: a per-waiter callback for every wake-up (the waiter protocol batches wakes
-instead, see ``_linkable``); running expired timers through the ready queue (an extra hop, and it
-opens a window in which a stale wake-up could reach a greenlet that has moved on); a thread
-pool or ``asyncio`` loop underneath (both cost more than the whole of this module).
+Rejected alternatives: a per-waiter callback for every wake-up (a handed waiter's switch goes
+straight onto the ready queue, see ``_waitline``); running expired timers through the ready
+queue (an extra hop, and it opens a window in which a stale wake-up could reach a greenlet that
+has moved on); a thread pool or ``asyncio`` loop underneath (both cost more than the whole of
+this module).
 
 Deadlock: when the loop has nothing left that could ever wake anyone -- no callbacks, no ref'd
 timers, no watched fds, no posted work and no other live OS thread that might post some -- it
-throws :class:`LoopExit` into the thread's main greenlet, naming what that greenlet waited on.
+throws :class:`LoopExit` into the thread's main greenlet, naming what that greenlet and every
+other parked greenlet of the hub wait on (read from their frames: see ``_diagnostics``).  With
+other threads alive it keeps polling, and warns once if the main greenlet stays stuck past
+:attr:`HubBase.deadlock_warning`.  An idle poll lasts at most a day (epoll cannot wait longer
+than about 24.8 days in one call).
 """
 
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import os
 import selectors
-import sys
 import threading
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable
-from typing import Any, TypeVar
+from types import FrameType
+from typing import Any, TypeVar, final
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
@@ -69,18 +77,59 @@ _get_ident = threading.get_ident
 
 #: How long an idle loop sleeps between checks that another thread still exists.
 _THREAD_RECHECK = 0.05
+#: The longest single poll: epoll takes an int of milliseconds (about 24.8 days at most), and
+#: a longer wait simply polls again.
+_MAX_POLL = 86400.0
+#: Seconds the main greenlet may stay parked, with only other threads left to wake it, before
+#: the hub warns once (``GREENSYNC_DEADLOCK_WARN``, ``HubBase.deadlock_warning``).
+DEADLOCK_WARN_DEFAULT = 10.0
+
+#: Where the hub reports errors of tasks and callbacks, and the deadlock warning.
+logger = logging.getLogger("greensync.hub")
 
 
+def _deadlock_warn_from_env() -> float | None:
+    """The interval of the deadlock warning from ``GREENSYNC_DEADLOCK_WARN``; None is off."""
+    raw = os.environ.get("GREENSYNC_DEADLOCK_WARN")
+    if raw is None or not raw.strip():
+        return DEADLOCK_WARN_DEFAULT
+    text = raw.strip().lower()
+    if text in ("off", "no", "never", "none", "false"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0.0:
+        raise ValueError(
+            "GREENSYNC_DEADLOCK_WARN must be a non-negative number of seconds or 'off', "
+            f"got {raw!r}"
+        )
+    return None if value == 0.0 or value == math.inf else value
+
+
+@final
 class LoopExit(Exception):
     """Raised in a greenlet that blocks when nothing could ever wake it.
 
-    The message names what the greenlet was waiting on; the object itself is available as
-    :attr:`waiting_on` (``None`` when the greenlet parked with a bare :meth:`Hub.switch`).
+    The message names what the greenlet was waiting on -- the primitive, as its ``repr`` --
+    and every other parked greenlet of the same hub with what each waits on, so a
+    lock-ordering deadlock names both tasks and both locks.  The objects themselves are
+    :attr:`waiting_on` (``None`` when the greenlet parked with a bare :meth:`Hub.switch`) and
+    :attr:`parked`, a list of ``(greenlet, what it waits on)`` pairs.
     """
 
-    def __init__(self, message: str, waiting_on: object = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        waiting_on: object = None,
+        parked: list[tuple[greenlet, object]] | None = None,
+    ) -> None:
         super().__init__(message)
+        #: What the greenlet that got this exception was waiting on.
         self.waiting_on = waiting_on
+        #: The other parked greenlets of its hub, each with what it waits on.
+        self.parked: list[tuple[greenlet, object]] = [] if parked is None else parked
 
 
 class _Throw:
@@ -169,6 +218,7 @@ def _check_callable(fn: object, name: str = "fn") -> None:
         raise TypeError(f"`{name}` must be callable, got {type(fn).__name__} {fn!r}")
 
 
+@final
 class CallbackHandle(list[Any]):
     """A callback queued with :meth:`Hub.run_callback`; :meth:`cancel` stops it running.
 
@@ -193,6 +243,7 @@ class CallbackHandle(list[Any]):
         return f"<CallbackHandle {'cancelled' if fn is None else _name(fn)}>"
 
 
+@final
 class TimerHandle(list[Any]):
     """A timer armed with :meth:`Hub.call_later` or :meth:`Hub.call_at`.
 
@@ -232,7 +283,7 @@ class TimerHandle(list[Any]):
         value = bool(value)
         hub = self[4]
         if hub is not None and value != self[5]:
-            hub._nref += 1 if value else -1
+            hub._nunref += -1 if value else 1
         self[5] = value
 
     def cancel(self) -> None:
@@ -242,10 +293,17 @@ class TimerHandle(list[Any]):
             return
         self[4] = None
         self[2] = None
-        if self[5]:
-            hub._nref -= 1
+        self[3] = ()  # let go of the arguments at once, not at the deadline
+        if not self[5]:
+            hub._nunref -= 1
+        timers = hub._timers
+        if timers[-1] is self:
+            # The newest timer -- a ``with Timeout():`` left, a wait woken before its timeout
+            # -- is a leaf of the heap: it leaves at once, and nothing piles up.
+            timers.pop()
+            return
         hub._ncancelled += 1
-        if hub._ncancelled > 256 and hub._ncancelled * 2 > len(hub._timers):
+        if hub._ncancelled > 256 and hub._ncancelled * 2 > len(timers):
             hub._compact_timers()
 
     def __repr__(self) -> str:
@@ -280,7 +338,6 @@ class HubBase:
     _loop_greenlet: greenlet
     _main: greenlet
     _thread_ident: int
-    _main_waiting_on: object
     _wakes: deque[Any]
     _wake_pending: bool
     closed: bool
@@ -290,12 +347,34 @@ class HubBase:
     def _init_base(self) -> None:
         self._main = _root_greenlet()
         self._thread_ident = _get_ident()
-        self._main_waiting_on = None
         # Batched wake-ups of the waiter protocol (see _linkable): one callback per batch.
         self._wakes = deque()
         self._wake_pending = False
         self._idle_waiters: list[greenlet] = []
         self.closed = False
+        self._deadlock_warning = _deadlock_warn_from_env()
+        self._stuck_since: float | None = None
+        self._stuck_warned = False
+        #: True while ``signal.set_wakeup_fd`` points at a file descriptor of this hub.
+        self._wakes_signals = False
+
+    @property
+    def deadlock_warning(self) -> float | None:
+        """Seconds after which a main greenlet stuck with only other threads left to wake it
+        is reported, once, as a possible deadlock; ``None`` when the warning is off.
+
+        The default comes from ``GREENSYNC_DEADLOCK_WARN`` (seconds, or ``off``), else 10
+        seconds.  Set it on a hub to change it there; ``None`` or ``0`` turns it off.
+
+        Raises:
+            TypeError, ValueError: the value is not a non-negative number or None.
+        """
+        return self._deadlock_warning
+
+    @deadlock_warning.setter
+    def deadlock_warning(self, seconds: float | None) -> None:
+        value = check_timeout(seconds, "deadlock_warning")
+        self._deadlock_warning = value if value else None
 
     @property
     def loop_greenlet(self) -> greenlet:
@@ -338,25 +417,19 @@ class HubBase:
             RuntimeError: called inside the hub itself (from a callback), where nothing could
                 ever switch back.
         """
-        current = getcurrent()
         loop_greenlet = self._loop_greenlet
-        if current is loop_greenlet:
+        if getcurrent() is loop_greenlet:
             raise RuntimeError(
                 "cannot block inside the hub: a hub callback must not call a blocking "
                 f"operation (waiting on {waiting_on!r})"
             )
-        if current is self._main:
-            self._main_waiting_on = waiting_on
-            try:
-                result = self._switch_to_loop(loop_greenlet)
-            finally:
-                self._main_waiting_on = None
-        else:
-            result = self._switch_to_loop(loop_greenlet)
+        # ``waiting_on`` is not stored anywhere: LoopExit and reprs read it from this frame.
+        result = self._switch_to_loop(loop_greenlet)
         if result.__class__ is _Throw:
             raise result.exc
         return result
 
+    @parks
     def _switch_to_loop(self, loop_greenlet: greenlet) -> Any:
         return _greenlet_switch(loop_greenlet)
 
@@ -427,30 +500,87 @@ class HubBase:
     def handle_error(self, context: object, exc: BaseException) -> None:
         """Report an exception raised by ``context`` (a callback or a task) and carry on.
 
-        The default prints the traceback to ``sys.stderr``.  Replace it on the instance
-        (``get_hub().handle_error = my_hook``) or wrap it to send errors elsewhere.
+        The default logs it, with its traceback, to the ``greensync.hub`` logger at ERROR
+        (shown on ``sys.stderr`` when logging is not configured); under the gevent and
+        eventlet adapters it goes to the host hub's error hook as well.  Replace it on the
+        instance (``get_hub().handle_error = my_hook``) or wrap it to send errors elsewhere.
         """
-        sys.stderr.write(f"{context!r} failed with {type(exc).__name__}\n")
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        logger.error(
+            "%r failed with %s",
+            context,
+            type(exc).__name__,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+
+    def _report_error(self, context: object, exc: BaseException) -> None:
+        """Call :meth:`handle_error`; a hook that fails is itself logged, never raised."""
+        try:
+            self.handle_error(context, exc)
+        except Exception as hook_exc:
+            logger.error("the error hook %r failed", self.handle_error, exc_info=hook_exc)
 
     def _callback_error(self, context: object, exc: BaseException) -> None:
         if isinstance(exc, (Exception, GreenletExit)):
-            try:
-                self.handle_error(context, exc)
-            except Exception as hook_exc:  # noqa: BLE001 - a broken hook must not stop the loop
-                traceback.print_exception(hook_exc, file=sys.stderr)
+            self._report_error(context, exc)
         else:
             # KeyboardInterrupt, SystemExit and friends belong to the main greenlet.
             self._main.throw(exc)
 
-    def _describe_deadlock(self) -> str:
-        what = self._main_waiting_on
-        target = "a bare Hub.switch()" if what is None else repr(what)
-        return (
-            f"this operation would block forever: the main greenlet waits on {target} and "
-            "nothing is left that could wake it (no callbacks, timers, file descriptors or "
-            "other threads)"
-        )
+    def _loop_exit(self, main_frame: FrameType | None) -> LoopExit:
+        """The ``LoopExit`` for the main greenlet, suspended in ``main_frame``."""
+        from ._diagnostics import describe_deadlock
+
+        message, what, parked = describe_deadlock(self, main_frame)
+        return LoopExit(message, what, parked)
+
+    def _note_stuck(self, now: float) -> None:
+        """The loop found only other threads left to wake the main greenlet (at ``now``)."""
+        since = self._stuck_since
+        if since is None:
+            self._stuck_since = now
+            return
+        interval = self._deadlock_warning
+        if interval is not None and not self._stuck_warned and now - since >= interval:
+            self._stuck_warned = True
+            from ._diagnostics import describe_deadlock
+
+            message = describe_deadlock(self, self._main.gr_frame, threads=True)[0]
+            logger.warning(
+                "possible deadlock: stuck for %.1f s (GREENSYNC_DEADLOCK_WARN=%g): %s",
+                now - since,
+                interval,
+                message,
+            )
+
+    def _not_stuck(self) -> None:
+        """Something ran: a later stretch of being stuck is a new one, warned about anew."""
+        self._stuck_since = None
+        self._stuck_warned = False
+
+    def _post_signal(self, fn: Callable[[], object]) -> None:
+        """Run ``fn()`` on the hub's next turn and wake the loop; called in a signal handler.
+
+        Must take no lock and never block: it runs wherever the main thread was interrupted.
+        """
+        self.run_callback_threadsafe(fn)
+
+    def _signal_wakeup_fd(self) -> int:
+        """A file descriptor for ``signal.set_wakeup_fd`` that wakes this loop, or -1."""
+        return -1
+
+    def _release_wakeup_fd(self) -> None:
+        """Before closing the descriptor that ``signal.set_wakeup_fd`` points at: unset it."""
+        if self._wakes_signals:
+            from ._signals import release_wakeup_fd
+
+            release_wakeup_fd(self)
+
+    def _add_signal(self, signum: int, start: Callable[[], object]) -> Callable[[], None] | None:
+        """Have ``start()`` run in this hub when ``signum`` arrives, the hub's own way.
+
+        Returns what undoes it, or None to use greensync's Python-level signal handler.
+        """
+        return None
 
     def _wake(self, record: Any) -> None:
         """Queue ``record`` (handed a value) for the next wake-up batch; callable from any thread.
@@ -462,20 +592,11 @@ class HubBase:
         """
         self._wakes.append(record)
         if not self._wake_pending:
-            self._schedule_batch()
-
-    def _schedule_batch(self) -> None:
-        """Make sure a wake-up batch runs, after records were appended to ``_wakes``."""
-        if not self._wake_pending:
             self._wake_pending = True
             if self._thread_ident == _get_ident():
-                self._schedule_wakes()
+                self.run_callback(self._run_wakes)
             else:
                 self.run_callback_threadsafe(self._run_wakes)
-
-    def _schedule_wakes(self) -> None:
-        """Queue :meth:`_run_wakes` on this hub's next turn (from the hub's own thread)."""
-        self.run_callback(self._run_wakes)
 
     def _run_wakes(self) -> None:
         # Clear the flag first: a wake queued from another thread while we drain either lands
@@ -533,6 +654,7 @@ def _fileno(fd: int | Any) -> int:
     return fd
 
 
+@final
 class Hub(HubBase, greenlet):
     """This thread's loop: ready callbacks, timers, fd readiness and work posted by threads.
 
@@ -547,9 +669,11 @@ class Hub(HubBase, greenlet):
         self._loop_greenlet = self
         # [fn, args] pairs; fn is None once cancelled.
         self._ready: deque[list[Any]] = deque()
+        # The heap; pending ref'd timers are counted as len(heap) - cancelled - unref'd, so
+        # arming and cancelling an ordinary timer touches no counter.
         self._timers: list[TimerHandle] = []
         self._seq = 0
-        self._nref = 0
+        self._nunref = 0
         self._ncancelled = 0
         self._threadsafe: deque[list[Any]] = deque()
         self._polling = False
@@ -607,8 +731,8 @@ class Hub(HubBase, greenlet):
         self._seq = seq = self._seq + 1
         handle = TimerHandle((_monotonic() + seconds, seq, fn, args, self, ref))
         _heappush(self._timers, handle)
-        if ref:
-            self._nref += 1
+        if not ref:
+            self._nunref += 1
         return handle
 
     def call_at(
@@ -616,34 +740,6 @@ class Hub(HubBase, greenlet):
     ) -> TimerHandle:
         """Call ``fn(*args)`` in the hub once :meth:`time` reaches ``when``."""
         return self._arm(_check_when(when), fn, args, ref)
-
-    @parks
-    def switch(self, waiting_on: object = None) -> Any:
-        """Park the current greenlet until something switches back to it; return what it got.
-
-        ``waiting_on`` names what the greenlet waits for; it appears in :class:`LoopExit`.
-
-        Raises:
-            RuntimeError: called inside the hub itself (from a callback), where nothing could
-                ever switch back.
-        """
-        current = getcurrent()
-        if current is self:
-            raise RuntimeError(
-                "cannot block inside the hub: a hub callback must not call a blocking "
-                f"operation (waiting on {waiting_on!r})"
-            )
-        if current is self._main:
-            self._main_waiting_on = waiting_on
-            try:
-                result = _greenlet_switch(self)
-            finally:
-                self._main_waiting_on = None
-        else:
-            result = _greenlet_switch(self)
-        if result.__class__ is _Throw:
-            raise result.exc
-        return result
 
     def destroy(self) -> None:
         """Release the hub's file descriptors; the next :func:`get_hub` makes a new hub."""
@@ -657,7 +753,7 @@ class Hub(HubBase, greenlet):
         # the item, so a waiter that leaves first cancels it (see _waitline._leave).
         glet = record[WHO]
         if glet is not None:
-            item = record[QUEUED] = [glet.switch, (record[VALUE],)]
+            item = record[QUEUED] = [_greenlet_switch, (glet, record[VALUE])]
         else:
             owner = record[LINE].owner
             if owner is None:
@@ -691,6 +787,15 @@ class Hub(HubBase, greenlet):
     def _pending(self) -> int:
         return len(self._ready) + len(self._threadsafe)
 
+    def _post_signal(self, fn: Callable[[], object]) -> None:
+        # One deque append and one non-blocking write: no lock, whatever was interrupted.
+        self._threadsafe.append(CallbackHandle((fn, ())))
+        self._poke()
+
+    def _signal_wakeup_fd(self) -> int:
+        self._ensure_selector()
+        return self._wake_w
+
     # -- internals shared with the rest of greensync.hub ------------------------------------
 
     def _arm(
@@ -701,8 +806,8 @@ class Hub(HubBase, greenlet):
         self._seq = seq = self._seq + 1
         handle = TimerHandle((when, seq, fn, args, self, ref))
         _heappush(self._timers, handle)
-        if ref:
-            self._nref += 1
+        if not ref:
+            self._nunref += 1
         return handle
 
     def _compact_timers(self) -> None:
@@ -732,6 +837,7 @@ class Hub(HubBase, greenlet):
     def _close_fds(self) -> None:
         sel, self._selector = self._selector, None
         if sel is not None:
+            self._release_wakeup_fd()
             sel.close()
             for fd in (self._wake_r, self._wake_w):
                 try:
@@ -803,7 +909,7 @@ class Hub(HubBase, greenlet):
                 for glet in idle:
                     glet.switch(True)
                 continue
-            self._main.throw(LoopExit(self._describe_deadlock(), self._main_waiting_on))
+            self._main.throw(self._loop_exit(self._main.gr_frame))
 
     def _loop(self) -> None:
         ready = self._ready
@@ -838,14 +944,23 @@ class Hub(HubBase, greenlet):
                 if self._nfds:
                     self._poll(0.0)
                 continue
+            # Idle: poll until the first live timer (cancelled ones at the head do not count).
             timers = self._timers
-            timeout = max(0.0, timers[0][0] - monotonic()) if timers else None
-            if not self._nref and not self._nfds:
+            while timers and timers[0][4] is None:
+                heapq.heappop(timers)
+                self._ncancelled -= 1
+            timeout = min(max(0.0, timers[0][0] - monotonic()), _MAX_POLL) if timers else None
+            if len(timers) - self._ncancelled - self._nunref <= 0 and not self._nfds:
                 # No ref'd timer and no fd can wake anyone; only another thread could.
                 if threading.active_count() <= 1 and not threadsafe:
                     return
                 if timeout is None or timeout > _THREAD_RECHECK:
                     timeout = _THREAD_RECHECK
+                self._note_stuck(monotonic())
+                self._poll(timeout)
+                if ready:
+                    self._not_stuck()
+                continue
             self._poll(timeout)
 
     def _run_timers(self) -> None:
@@ -858,11 +973,13 @@ class Hub(HubBase, greenlet):
                 self._ncancelled -= 1
                 continue
             handle[4] = None
-            if handle[5]:
-                self._nref -= 1
+            if not handle[5]:
+                self._nunref -= 1
             fn = handle[2]
+            args = handle[3]
+            handle[3] = ()  # a fired timer keeps nothing alive either
             try:
-                fn(*handle[3])
+                fn(*args)
             except BaseException as exc:  # noqa: BLE001 - reported, loop survives
                 self._callback_error(fn, exc)
 

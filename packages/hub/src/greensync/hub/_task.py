@@ -11,8 +11,8 @@ from typing import Any, Generic, ParamSpec, TypeVar, final, overload
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from ._current import get_hub
+from ._diagnostics import parked_on
 from ._loop import (
-    _PARK_CODES,
     CallbackHandle,
     Hub,
     HubBase,
@@ -22,7 +22,6 @@ from ._loop import (
     check_timeout,
     parks,
 )
-from ._records import LINE
 from ._state import _local
 from ._waitline import WaitLine, lazy_waitline
 
@@ -59,7 +58,7 @@ def sleep(seconds: float = 0) -> None:
         and current is not hub
     ):
         # The hot path: queue our own switch and park, with no handle object and no timer.
-        item = [current.switch, ()]
+        item = [_greenlet_switch, (current,)]
         hub._ready.append(item)
         try:
             result = _greenlet_switch(hub)
@@ -144,7 +143,7 @@ class Task(greenlet, Generic[T]):
             self._finish(None, exc)
             if isinstance(exc, Exception) or getattr(exc, "is_timeout", False):
                 # A timeout that escaped the task ends the task, like any error (gevent's rule).
-                self._hub.handle_error(self, exc)
+                self._hub._report_error(self, exc)
             else:
                 raise  # KeyboardInterrupt/SystemExit travel to the hub, then to the main greenlet
         else:
@@ -298,32 +297,6 @@ class Task(greenlet, Generic[T]):
         if not line:
             return 0
         return line.takers() + line.listeners()
-
-
-def parked_on(glet: greenlet) -> object:
-    """What the suspended greenlet ``glet`` is parked on, or None if it is not parked.
-
-    Read from its frame (nothing is recorded on the hot path): a wait line's owner, what a
-    bare ``Hub.switch`` was told, or the hub for ``sleep``.
-    """
-    frame = glet.gr_frame
-    for _ in range(8):
-        if frame is None:
-            return None
-        if frame.f_code in _PARK_CODES:
-            local = frame.f_locals
-            record = local.get("record")
-            if isinstance(record, list) and len(record) > LINE:
-                line = record[LINE]
-                owner = getattr(line, "owner", None)
-                return owner if owner is not None else line
-            waiting_on = local.get("waiting_on")
-            if waiting_on is not None:
-                return waiting_on
-            if frame.f_code is sleep.__code__:
-                return "sleep"
-        frame = frame.f_back
-    return None
 
 
 def spawn(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Task[T]:

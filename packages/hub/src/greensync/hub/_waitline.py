@@ -227,55 +227,13 @@ class WaitLine(deque[Record]):
             BaseException: whatever is thrown into the waiting greenlet (a ``Timeout``, a
                 kill); anything it had been handed is given back first.
         """
-        try:
-            hub: HubBase = _local.hub
-        except AttributeError:
-            hub = get_hub()
-        glet = getcurrent()
-        running = _running_loop
-        if running is None and "asyncio.events" in _modules:
-            running = _find_running_loop_getter()
-        if glet is hub._loop_greenlet or (
-            running is not None and running() is not None and not hub._is_asyncio
-        ):
-            raise _cannot_block(self, hub)
-        record = [glet, hub, self, None, WAITING, None, None, False, None]
-        mutex = self.mutex
-        mutex.acquire()
-        self.append(record)
-        mutex.release()
+        record = _join(self, False)
         if retry is not None:
             got = retry()
             if got is not NOTHING:
                 _leave(record)
                 return got
-        # What follows is _wait(), inlined: this is every wait's path.
-        timer = None
-        if timeout is not None:
-            timer = record[TIMER] = hub.call_later(timeout, _expire, record)
-        try:
-            if hub.__class__ is Hub:
-                # Hub.switch inlined for the built-in hub (the checks were made above).
-                if glet is hub._main:
-                    hub._main_waiting_on = self.owner
-                    try:
-                        result = _greenlet_switch(hub)
-                    finally:
-                        hub._main_waiting_on = None
-                else:
-                    result = _greenlet_switch(hub)
-                if result.__class__ is _Throw:
-                    raise result.exc
-            else:
-                result = hub.switch(self.owner)
-        except BaseException:
-            _leave(record)
-            raise
-        finally:
-            if timer is not None:
-                timer.cancel()
-        record[STATE] = DONE  # woken: only this thread moves a handed record on
-        return result
+        return _wait(record, timeout)
 
     def listen(
         self, timeout: float | None = None, ready: Callable[[], object] | None = None
@@ -291,28 +249,11 @@ class WaitLine(deque[Record]):
         Raises:
             RuntimeError: as :meth:`park`.
         """
-        try:
-            hub: HubBase = _local.hub
-        except AttributeError:
-            hub = get_hub()
-        glet = getcurrent()
-        running = _running_loop
-        if running is None and "asyncio.events" in _modules:
-            running = _find_running_loop_getter()
-        if glet is hub._loop_greenlet or (
-            running is not None and running() is not None and not hub._is_asyncio
-        ):
-            raise _cannot_block(self, hub)
-        record = [glet, hub, self, None, WAITING, None, None, True, None]
-        mutex = self.mutex
-        mutex.acquire()
-        self.append(record)
-        self._nlisten += 1
-        mutex.release()
+        record = _join(self, True)
         if ready is not None and ready():
             _leave(record)
             return True
-        return _wait(record, hub, timeout) is not TIMED_OUT
+        return _wait(record, timeout) is not TIMED_OUT
 
     async def async_park(
         self, timeout: float | None = None, retry: Callable[[], Any] | None = None
@@ -476,13 +417,13 @@ class WaitLine(deque[Record]):
                 # Most listeners are greenlets of this thread's built-in hub: queue their
                 # switches straight onto its ready queue (what Hub._wake does, without a call).
                 if waker is fast:
-                    item = record[QUEUED] = [glet.switch, (True,)]
+                    item = record[QUEUED] = [_greenlet_switch, (glet, True)]
                     ready_append(item)  # type: ignore[misc]
                     continue
                 if fast is None and waker.__class__ is Hub and waker._thread_ident == ident:
                     fast = waker
                     ready_append = waker._ready.append
-                    item = record[QUEUED] = [glet.switch, (True,)]
+                    item = record[QUEUED] = [_greenlet_switch, (glet, True)]
                     ready_append(item)
                     continue
             waker._wake(record)
@@ -621,23 +562,49 @@ def _expire(record: Record) -> None:
         future.set_result(TIMED_OUT)
 
 
+def _join(line: WaitLine, listens: bool) -> Record:
+    """Put the current greenlet in ``line`` (a taker, or a listener); return its record.
+
+    Raises:
+        RuntimeError: called in the hub, or where parking would block a running asyncio loop.
+    """
+    try:
+        hub: HubBase = _local.hub
+    except AttributeError:
+        hub = get_hub()
+    glet = getcurrent()
+    running = _running_loop
+    if running is None and "asyncio.events" in _modules:
+        running = _find_running_loop_getter()
+    if glet is hub._loop_greenlet or (
+        running is not None
+        and (loop := running()) is not None
+        and (not hub._is_asyncio or hub._loop is not loop)  # type: ignore[attr-defined]
+    ):
+        # Parking here would block the asyncio loop running in this thread (fine only under
+        # the asyncio hub bound to that very loop: run_greenlet's greenlets).
+        raise _cannot_block(line, hub)
+    record = [glet, hub, line, None, WAITING, None, None, listens, None]
+    mutex = line.mutex
+    mutex.acquire()
+    line.append(record)
+    if listens:
+        line._nlisten += 1
+    mutex.release()
+    return record
+
+
 @parks
-def _wait(record: Record, hub: HubBase, timeout: float | None) -> Any:
+def _wait(record: Record, timeout: float | None) -> Any:
     """Park the greenlet of ``record`` (already in its line) until it is woken or times out."""
+    hub: HubBase = record[WAKER]
     timer = None
     if timeout is not None:
         timer = record[TIMER] = hub.call_later(timeout, _expire, record)
     try:
         if hub.__class__ is Hub:
             # Hub.switch inlined for the built-in hub (the checks were made by the caller).
-            if record[WHO] is hub._main:
-                hub._main_waiting_on = record[LINE].owner
-                try:
-                    result = _greenlet_switch(hub)
-                finally:
-                    hub._main_waiting_on = None
-            else:
-                result = _greenlet_switch(hub)
+            result = _greenlet_switch(hub)
             if result.__class__ is _Throw:
                 raise result.exc
         else:
@@ -753,14 +720,25 @@ def _get_running_loop() -> object:
     return getter()
 
 
+def _blocks_a_running_loop(hub: HubBase, loop: object) -> bool:
+    """True if parking here would block the asyncio loop ``loop`` running in this thread.
+
+    Parking is fine only under the asyncio hub bound to that very loop (a greenlet started by
+    ``run_greenlet``); under any other hub the loop would stop until the wait ended.
+    """
+    return loop is not None and (not hub._is_asyncio or getattr(hub, "loop", None) is not loop)
+
+
 def _cannot_block(line: WaitLine, hub: HubBase) -> RuntimeError:
     """The error for a blocking wait where it would freeze the loop that must wake it."""
     owner = line.owner
     what = repr(owner if owner is not None else line)
-    # A coroutine, rather than a hub callback, is what blocks: under a hub that is not the
-    # asyncio one, or in the greenlet that runs the user's own loop (run_greenlet's binding).
-    if _get_running_loop() is not None and (
-        not hub._is_asyncio or not getattr(hub, "_owns_loop", True)
+    # A coroutine, rather than a hub callback, is what blocks: under a hub that is not bound
+    # to the running loop, or in the greenlet that runs the user's own loop (run_greenlet's
+    # binding).
+    loop = _get_running_loop()
+    if loop is not None and (
+        _blocks_a_running_loop(hub, loop) or not getattr(hub, "_owns_loop", True)
     ):
         twin = _async_twin(owner)
         instead = f"use {twin} instead" if twin else "await it instead of blocking"

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, final
 
 from ._chaos import ChaosHub
 from ._current import _install, _peek_hub, _resolve, get_hub
 from ._linkable import Linkable
-from ._loop import HubBase, check_timeout
+from ._loop import Hub, HubBase, check_timeout
 from ._task import Task, sleep, spawn
 from ._waitline import NOTHING, TIMED_OUT, WaitLine
 
@@ -21,6 +21,7 @@ __all__ = [
     "ChaosHub",
     "Permits",
     "Trace",
+    "armed_timers",
     "assert_no_links",
     "chaos",
     "existing_hub",
@@ -29,11 +30,15 @@ __all__ = [
     "run_until_blocked",
     "run_with_hub",
     "spawn_all",
+    "timer_heap_size",
 ]
 
 T = TypeVar("T")
 
+ChaosHub.__module__ = __name__  # reached here, not through the private module
 
+
+@final
 class Trace(list[str]):
     """A list that greenlets append labels to; tests assert the whole list.
 
@@ -56,6 +61,34 @@ def existing_hub() -> HubBase | None:
 def pending_callbacks(hub: HubBase | None = None) -> int:
     """Return how many callbacks (including batched wake-ups) the hub has queued."""
     return (hub or get_hub())._pending()
+
+
+def _builtin(hub: HubBase | None) -> Hub:
+    hub = hub or get_hub()
+    if not isinstance(hub, Hub):
+        raise TypeError(f"this helper looks inside the built-in hub, got {hub!r}")
+    return hub
+
+
+def armed_timers(hub: HubBase | None = None) -> int:
+    """Return how many timers the built-in hub holds armed (neither fired nor cancelled).
+
+    Raises:
+        TypeError: the hub is not the built-in one (tests using it are ``builtin_hub``).
+    """
+    return sum(1 for handle in _builtin(hub)._timers if handle.pending)
+
+
+def timer_heap_size(hub: HubBase | None = None) -> int:
+    """Return how many entries -- armed or cancelled -- the built-in hub's timer heap holds.
+
+    Cancelled timers stay in the heap until it is compacted or they reach its head; a test
+    of "nothing piles up" bounds this.
+
+    Raises:
+        TypeError: the hub is not the built-in one.
+    """
+    return len(_builtin(hub)._timers)
 
 
 def run_until_blocked(max_turns: int = 100_000) -> int:
@@ -174,6 +207,7 @@ class _PermitLine(WaitLine):
         permits._give(self, value)
 
 
+@final
 class Permits(Linkable):
     """A minimal semaphore built from the hub's public parts, for tests of the hub's machinery.
 
@@ -207,6 +241,13 @@ class Permits(Linkable):
         if self._take() is not NOTHING:
             return True
         return self.get_waitline().park(timeout, self._take) is not TIMED_OUT
+
+    async def async_acquire(self, timeout: float | None = None) -> bool:
+        """:meth:`acquire`, for an asyncio task: it waits in the same FIFO line."""
+        timeout = check_timeout(timeout)
+        if self._take() is not NOTHING:
+            return True
+        return await self.get_waitline().async_park(timeout, self._take) is not TIMED_OUT
 
     def _take(self) -> object:
         if self.count <= 0:
