@@ -7,8 +7,14 @@ import threading
 import pytest
 from greenlet import GreenletExit
 
-from greensync.hub import ChaosHub, get_hub, joinall, spawn
-from greensync.hub.testing import Trace, assert_no_links, run_in_threads, run_until_blocked
+from greensync.hub import get_hub, joinall, spawn
+from greensync.hub.testing import (
+    ChaosHub,
+    Trace,
+    assert_no_links,
+    run_in_threads,
+    run_until_blocked,
+)
 from greensync.lock import CappedSemaphore
 
 
@@ -220,8 +226,10 @@ def test_bounds_out_of_order_are_rejected() -> None:
         CappedSemaphore(2, upper_bound=1)
     with pytest.raises(ValueError, match="`balance`"):
         CappedSemaphore(-1)
+    with pytest.raises(ValueError, match=r"`upper_bound` must be an int, got float 2\.5"):
+        CappedSemaphore(1, upper_bound=2.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="`upper_bound`"):
-        CappedSemaphore(1, upper_bound=2.0)  # type: ignore[arg-type]
+        CappedSemaphore(1, upper_bound="2")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="`balance`"):
         CappedSemaphore(None)  # type: ignore[arg-type]
     sem = CappedSemaphore(-2, lower_bound=-3, upper_bound=0)

@@ -9,8 +9,14 @@ from collections.abc import Callable, Iterable
 import pytest
 from greenlet import GreenletExit
 
-from greensync.hub import ChaosHub, Task, get_hub, joinall, sleep, spawn
-from greensync.hub.testing import Trace, assert_no_links, run_in_threads, run_until_blocked
+from greensync.hub import Task, get_hub, joinall, sleep, spawn
+from greensync.hub.testing import (
+    ChaosHub,
+    Trace,
+    assert_no_links,
+    run_in_threads,
+    run_until_blocked,
+)
 from greensync.hub.testing import existing_hub as _peek_hub
 from greensync.lock import Condition, Lock, RLock, Semaphore
 
@@ -568,6 +574,6 @@ def test_main_greenlet_waiting_forever_gets_loop_exit_holding_the_lock() -> None
         with pytest.raises(LoopExit, match="Condition") as info:
             cond.wait()
         assert info.value.waiting_on is cond
-        assert cond._lock._is_owned()  # type: ignore[attr-defined]
+        assert cond._lock._is_owned()
     assert not cond.locked()
     assert_no_links(cond._line)
