@@ -55,6 +55,16 @@ def deterministic() -> bool:
     return not isinstance(get_hub(), ChaosHub)
 
 
+def _racing(cond: Condition) -> bool:
+    """True if the woken waiters race for the lock in an order the hub may shuffle.
+
+    With a foreign lock the notified waiters are woken together and each re-acquires the
+    lock itself: they do so in the order they run, which the chaos scheduler shuffles.  (With
+    our locks they are moved onto the lock's line and handed it one at a time, in order.)
+    """
+    return not deterministic() and not isinstance(cond._lock, (Lock, RLock))
+
+
 def spawn_in_turn(fn: Callable[[str], None], names: Iterable[str]) -> list[Task[None]]:
     """Spawn ``fn(name)`` for each name, letting each block before the next starts."""
     tasks = []
@@ -87,7 +97,8 @@ def test_notify_wakes_waiters_in_fifo_order(make: Callable[[], Condition]) -> No
         cond.notify(2)
         trace("notified 2")
     run_until_blocked()
-    assert trace == [
+    observed = trace[:6] + sorted(trace[6:]) if _racing(cond) else list(trace)
+    assert observed == [
         "a waits",
         "b waits",
         "c waits",
@@ -120,7 +131,8 @@ def test_notify_all_wakes_everyone_one_at_a_time(make: Callable[[], Condition]) 
     with cond:
         cond.notify_all()
     joinall(tasks)
-    assert trace == ["a woke alone: True", "b woke alone: True", "c woke alone: True"]
+    expected = ["a woke alone: True", "b woke alone: True", "c woke alone: True"]
+    assert (sorted(trace) if _racing(cond) else trace) == expected
 
 
 @pytest.mark.contract
