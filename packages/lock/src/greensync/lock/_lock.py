@@ -112,7 +112,8 @@ class Lock(Linkable):
                 return True
         if not blocking or timeout == 0.0:
             return False
-        if self.get_waitline().park(timeout, self._take) is TIMED_OUT:
+        line = self.waitline or self.get_waitline()
+        if line.park(timeout, self._take) is TIMED_OUT:
             return False
         self._out.append(1)
         return True
@@ -296,7 +297,8 @@ class RLock(Linkable):
                 return True
         if not blocking or timeout == 0.0:
             return False
-        if self.get_waitline().park(timeout, self._take) is TIMED_OUT:
+        line = self.waitline or self.get_waitline()
+        if line.park(timeout, self._take) is TIMED_OUT:
             return False
         self._owner = me
         self._count = 1

@@ -152,7 +152,8 @@ class Semaphore(Linkable):
                 return True
         if not blocking or timeout == 0.0:
             return False
-        return self.get_waitline().park(timeout, self._take) is not TIMED_OUT
+        line = self.waitline or self.get_waitline()
+        return line.park(timeout, self._take) is not TIMED_OUT
 
     __enter__ = acquire
 
@@ -262,8 +263,13 @@ class Semaphore(Linkable):
                 return
         line = self.waitline
         if line:  # someone may wait: hand the permit over, reserved (rule 2)
-            with line.mutex:
-                line.give_back(1)
+            mutex = line.mutex
+            mutex.acquire()
+            try:
+                if not line.handoff(1):
+                    line.give_back(1)  # nobody takes: to the list, and wake the listeners
+            finally:
+                mutex.release()
             return
         self._tokens.append(1)
         if self.waitline:  # someone joined meanwhile: serve them
@@ -278,8 +284,13 @@ class Semaphore(Linkable):
         # release()'s path, inlined: a ``with`` block is the hottest use.
         line = self.waitline
         if line:
-            with line.mutex:
-                line.give_back(1)
+            mutex = line.mutex
+            mutex.acquire()
+            try:
+                if not line.handoff(1):
+                    line.give_back(1)
+            finally:
+                mutex.release()
             return
         self._tokens.append(1)
         if self.waitline:
