@@ -34,7 +34,7 @@ from typing import Any, Protocol, TypeVar, final
 
 from greensync.hub import NOTHING, TIMED_OUT, check_timeout
 
-from ._lock import Lock, RLock
+from ._lock import _HELD, Lock, RLock
 from ._tokens import Line
 from ._util import check_int, current_owner
 
@@ -253,7 +253,7 @@ class Condition:
             if lock._owner is not me:
                 raise RuntimeError(self._not_held("wait on"))
             return me, lock._count, _Unlock(lock)
-        if lock._free:
+        if not lock.locked():
             raise RuntimeError(self._not_held("wait on"))
         return None, 1, _Unlock(lock)
 
@@ -264,7 +264,7 @@ class Condition:
             lock._owner = me
             lock._count = saved
         else:
-            lock._out.append(1)
+            lock._state.append(_HELD)
 
     @staticmethod
     def _reacquire(lock: Lock | RLock, saved: int) -> None:
@@ -447,25 +447,11 @@ class Condition:
         if isinstance(lock, RLock):
             return lock._owner is current_owner()
         if isinstance(lock, Lock):
-            return not lock._free
+            return lock.locked()
         return _foreign_is_owned(lock)
 
     def _not_held(self, what: str) -> str:
         return f"cannot {what} a Condition without holding its lock ({self._lock!r})"
-
-
-def _pass_on(lock: Lock | RLock) -> None:
-    """Hand ``lock``'s token to its first waiter, or free it (as its release does)."""
-    line = lock.waitline
-    if line:
-        with line.mutex:
-            line.give_back(1)
-        return
-    lock._free.append(1)
-    line = lock.waitline
-    if line:
-        with line.mutex:
-            line.serve()  # type: ignore[attr-defined]
 
 
 class _Unlock:
@@ -483,14 +469,12 @@ class _Unlock:
             lock._count = 0
             lock._owner = None
         else:
-            out = lock._out
-            if out:
-                try:
-                    out.pop()
-                except IndexError:
-                    pass
+            try:
+                lock._state.remove(_HELD)
+            except ValueError:
+                pass
         self.done = True
-        _pass_on(lock)
+        lock._pass_on()
         return NOTHING
 
 

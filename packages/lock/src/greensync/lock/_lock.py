@@ -12,15 +12,17 @@ and then left early (timeout race, kill, cancelled task) gives it back through t
 ``give_back``, which passes it to the next waiter or unlocks it.
 
 :class:`Lock` has no owner, so "is it locked?" must be answered atomically by the release
-itself: a second list holds a token while the lock is held, and a release must take it (one
-``list.pop()``: of two racing releases of a lock held once, exactly one succeeds).
+itself: its one-token list holds a *free* token while unlocked and a *held* token while its
+holder has it; acquiring swaps the first for the second, and a release must remove the held
+token (one ``list.remove()``: of two racing releases of a lock held once, exactly one
+succeeds).  One list, not two, keeps a ``Lock`` smaller than gevent's.
 :class:`RLock` checks its owner instead -- only the owner may release, and the owner is one
 greenlet or task, in one thread -- and takes and drops recursion levels without touching
 either list.
 
-:class:`~greensync.lock.Condition` uses the private parts (``_free``, ``_out``, ``_owner``,
-``_count``) to release the lock after joining its own line, and moves notified waiters onto
-the lock's line.
+:class:`~greensync.lock.Condition` uses the private parts (``_state``, ``_free``,
+``_owner``, ``_count``, ``_pass_on``) to release the lock after joining its own line, and
+moves notified waiters onto the lock's line.
 """
 
 from __future__ import annotations
@@ -33,12 +35,48 @@ from greenlet import getcurrent
 
 from greensync.hub import NOTHING, TIMED_OUT, Linkable, WaitLine, check_timeout
 
-from ._tokens import TokenLine
+from ._tokens import Line, TokenLine
 from ._util import ASYNCIO, check_acquire_timeout, current_owner, task_or
 
 __all__ = ["Lock", "RLock"]
 
 _modules = sys.modules
+
+
+#: The two tokens of a :class:`Lock`'s state list.
+_FREE = 1
+_HELD = 0
+
+
+class _LockLine(Line):
+    """The line of a :class:`Lock`: hands the free token to takers (see ``_tokens``)."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, owner: Lock, state: list[int]) -> None:
+        super().__init__(owner)
+        self.state = state
+
+    def serve(self) -> None:
+        """Hand the free token to the first taker, or wake the listeners.  Hold the mutex."""
+        state = self.state
+        if _FREE in state and self.takers():
+            try:
+                state.remove(_FREE)
+            except ValueError:
+                return
+            if self.handoff(_FREE):
+                return
+            state.append(_FREE)
+        if _FREE in state and self.listeners():
+            self.notify()
+
+    def give_back(self, value: Any) -> None:
+        """The lock, handed to a taker that left: the next taker gets it, or it unlocks."""
+        if not self.handoff(_FREE):
+            self.state.append(_FREE)
+            if self.listeners():
+                self.notify()
 
 
 @final
@@ -58,29 +96,28 @@ class Lock(Linkable):
         ``threading.Lock`` is).  This one refuses a double release, as ``threading`` does.
     """
 
-    __slots__ = ("_free", "_out")
+    __slots__ = ("_state",)
 
     def __init__(self) -> None:
         super().__init__()
-        #: The token while the lock is free.
-        self._free = [1]
-        #: A token while the lock is held by someone who has taken it (a release takes it).
-        self._out: list[int] = []
+        #: One token: ``_FREE`` while unlocked, ``_HELD`` while its holder has it; empty
+        #: for a moment in between, and while the lock is on its way to a waiter.
+        self._state = [_FREE]
 
     def make_waitline(self) -> WaitLine:
-        return TokenLine(self, self._free)
+        return _LockLine(self, self._state)
 
     def __repr__(self) -> str:
-        state = "unlocked" if self._free else "locked"
+        state = "locked" if self.locked() else "unlocked"
         return f"<Lock {state} waiters={self.linkcount()}>"
 
     def locked(self) -> bool:
         """Return True if the lock is held (or handed to a waiter that has not run yet)."""
-        return not self._free
+        return _FREE not in self._state
 
     def ready(self) -> bool:
         """Return True if :meth:`acquire` would not block."""
-        return bool(self._free)
+        return _FREE in self._state
 
     def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
         """Take the lock, waiting for it if necessary.
@@ -101,24 +138,39 @@ class Lock(Linkable):
         """
         if timeout is not None:
             timeout = check_acquire_timeout(blocking, timeout)
-        free = self._free
-        if free:
+        state = self._state
+        if _FREE in state:
             try:
-                token = free.pop()
-            except IndexError:
+                state.remove(_FREE)
+            except ValueError:
                 pass
             else:
-                self._out.append(token)
+                state.append(_HELD)
                 return True
         if not blocking or timeout == 0.0:
             return False
+        return self._block(timeout)
+
+    def __enter__(self) -> bool:
+        # acquire()'s fast path again (a blocked ``with`` in a coroutine is then told to use
+        # ``async with``).
+        state = self._state
+        if _FREE in state:
+            try:
+                state.remove(_FREE)
+            except ValueError:
+                pass
+            else:
+                state.append(_HELD)
+                return True
+        return self._block(None)
+
+    def _block(self, timeout: float | None) -> bool:
         line = self.waitline or self.get_waitline()
         if line.park(timeout, self._take) is TIMED_OUT:
             return False
-        self._out.append(1)
+        self._state.append(_HELD)
         return True
-
-    __enter__ = acquire
 
     async def async_acquire(self, timeout: float | None = None) -> bool:
         """Take the lock from an asyncio task, waiting in the same line as greenlets.
@@ -135,20 +187,21 @@ class Lock(Linkable):
         """
         if timeout is not None:
             timeout = check_timeout(timeout)
-        free = self._free
-        if free:
+        state = self._state
+        if _FREE in state:
             try:
-                token = free.pop()
-            except IndexError:
+                state.remove(_FREE)
+            except ValueError:
                 pass
             else:
-                self._out.append(token)
+                state.append(_HELD)
                 return True
         if timeout == 0.0:
             return False
-        if await self.get_waitline().async_park(timeout, self._take) is TIMED_OUT:
+        line = self.waitline or self.get_waitline()
+        if await line.async_park(timeout, self._take) is TIMED_OUT:
             return False
-        self._out.append(1)
+        state.append(_HELD)
         return True
 
     async def __aenter__(self) -> bool:
@@ -156,12 +209,13 @@ class Lock(Linkable):
 
     def _take(self) -> Any:
         """Take the free token without waiting (a waiter's retry after joining the line)."""
-        free = self._free
-        if free:
+        state = self._state
+        if _FREE in state:
             try:
-                return free.pop()
-            except IndexError:
-                pass
+                state.remove(_FREE)
+            except ValueError:
+                return NOTHING
+            return _FREE
         return NOTHING
 
     def release(self) -> None:
@@ -172,23 +226,28 @@ class Lock(Linkable):
         Raises:
             RuntimeError: the lock is not locked.
         """
-        out = self._out
-        if out:
+        try:
+            self._state.remove(_HELD)
+        except ValueError:
+            raise RuntimeError("cannot release an unlocked Lock") from None
+        self._pass_on()
+
+    def _pass_on(self) -> None:
+        """Hand the token to the first waiter, or unlock (the holder's token is gone)."""
+        line = self.waitline
+        if line:  # someone may wait: hand the lock over, reserved
+            mutex = line.mutex
+            mutex.acquire()
             try:
-                token = out.pop()
-            except IndexError:
-                pass
-            else:
-                line = self.waitline
-                if line:  # someone may wait: hand the lock over, reserved
-                    with line.mutex:
-                        line.give_back(token)
-                    return
-                self._free.append(token)
-                if self.waitline:  # someone joined meanwhile
-                    self._serve()
-                return
-        raise RuntimeError("cannot release an unlocked Lock")
+                line.give_back(_FREE)
+            finally:
+                mutex.release()
+            return
+        self._state.append(_FREE)
+        line = self.waitline
+        if line:  # someone joined meanwhile
+            with line.mutex:
+                line.serve()  # type: ignore[attr-defined]
 
     def __exit__(
         self,
@@ -205,12 +264,6 @@ class Lock(Linkable):
         tb: TracebackType | None,
     ) -> None:
         self.release()
-
-    def _serve(self) -> None:
-        line = self.waitline
-        assert line is not None
-        with line.mutex:
-            line.serve()  # type: ignore[attr-defined]
 
 
 @final
@@ -297,14 +350,36 @@ class RLock(Linkable):
                 return True
         if not blocking or timeout == 0.0:
             return False
+        return self._block(timeout, me)
+
+    def __enter__(self) -> bool:
+        # acquire()'s fast paths again (a blocked ``with`` in a coroutine is then told to use
+        # ``async with``).
+        me: object = getcurrent()
+        if ASYNCIO in _modules:
+            me = task_or(me)
+        if self._owner is me:
+            self._count += 1
+            return True
+        free = self._free
+        if free:
+            try:
+                free.pop()
+            except IndexError:
+                pass
+            else:
+                self._owner = me
+                self._count = 1
+                return True
+        return self._block(None, me)
+
+    def _block(self, timeout: float | None, me: object) -> bool:
         line = self.waitline or self.get_waitline()
         if line.park(timeout, self._take) is TIMED_OUT:
             return False
         self._owner = me
         self._count = 1
         return True
-
-    __enter__ = acquire
 
     async def async_acquire(self, timeout: float | None = None) -> bool:
         """Take the lock (or one more level of it) for the current asyncio task.
@@ -374,14 +449,24 @@ class RLock(Linkable):
             return
         self._count = 0
         self._owner = None
+        self._pass_on()
+
+    def _pass_on(self) -> None:
+        """Hand the token to the first waiter, or free the lock (it has no owner now)."""
         line = self.waitline
         if line:  # someone may wait: hand the lock over, reserved
-            with line.mutex:
+            mutex = line.mutex
+            mutex.acquire()
+            try:
                 line.give_back(1)
+            finally:
+                mutex.release()
             return
         self._free.append(1)
-        if self.waitline:  # someone joined meanwhile
-            self._serve()
+        line = self.waitline
+        if line:  # someone joined meanwhile
+            with line.mutex:
+                line.serve()  # type: ignore[attr-defined]
 
     def __exit__(
         self,
@@ -405,9 +490,3 @@ class RLock(Linkable):
         if owner is None:
             return f"cannot release an RLock that is not held (released by {me!r})"
         return f"cannot release an RLock owned by {owner!r}: {me!r} does not hold it"
-
-    def _serve(self) -> None:
-        line = self.waitline
-        assert line is not None
-        with line.mutex:
-            line.serve()  # type: ignore[attr-defined]

@@ -152,10 +152,26 @@ class Semaphore(Linkable):
                 return True
         if not blocking or timeout == 0.0:
             return False
+        return self._block(timeout)
+
+    def __enter__(self) -> bool:
+        # acquire()'s fast path again: a ``with`` block is the hottest use, and a blocked
+        # ``with`` in a coroutine is then told to use ``async with``.
+        tokens = self._tokens
+        if tokens:
+            try:
+                k = tokens.pop()
+            except IndexError:
+                pass
+            else:
+                if k != 1:
+                    self._split(k)
+                return True
+        return self._block(None)
+
+    def _block(self, timeout: float | None) -> bool:
         line = self.waitline or self.get_waitline()
         return line.park(timeout, self._take) is not TIMED_OUT
-
-    __enter__ = acquire
 
     async def async_acquire(self, timeout: float | None = None) -> bool:
         """Take a permit from an asyncio task, waiting in the same line as greenlets.
@@ -360,7 +376,11 @@ class BoundedSemaphore(Semaphore):
             return True
         return False
 
-    __enter__ = acquire
+    def __enter__(self) -> bool:
+        if Semaphore.__enter__(self):
+            self._out.append(1)
+            return True
+        return False  # pragma: no cover - a wait without a timeout only ends holding one
 
     async def async_acquire(self, timeout: float | None = None) -> bool:
         """Take a permit from an asyncio task (see :meth:`Semaphore.async_acquire`)."""
@@ -747,9 +767,15 @@ class CappedSemaphore(Linkable):
             return True
         if not blocking or timeout == 0.0:
             return False
-        return self.get_waitline().park(timeout, self._take) is not TIMED_OUT
+        return self._block(timeout)
 
-    __enter__ = acquire
+    def __enter__(self) -> bool:
+        if self._take() is not NOTHING:
+            return True
+        return self._block(None)
+
+    def _block(self, timeout: float | None) -> bool:
+        return self.get_waitline().park(timeout, self._take) is not TIMED_OUT
 
     async def async_acquire(self, timeout: float | None = None) -> bool:
         """The awaitable twin of :meth:`acquire` (the task waits in the same line)."""
