@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from greensync.hub import aio, sleep, spawn
-from greensync.hub.testing import run_in_threads
+from greensync.hub.testing import run_in_threads, run_with_hub
 from greensync.lock import (
     Barrier,
     BoundedSemaphore,
@@ -170,6 +170,20 @@ def settle(until: Callable[[], object] = lambda: False, seconds: float = LONG) -
     while not until():
         assert time.monotonic() < deadline, "settle: the condition never came true"
         sleep(0.001)
+
+
+def run_async(main: Callable[[], Awaitable[None]]) -> None:
+    """``asyncio.run(main())`` in a fresh OS thread (this one may run a hub's own loop).
+
+    That thread's greensync hub is the built-in one whatever ``GREENSYNC_HUB`` says: under
+    ``use("asyncio")`` a hub runs a private loop of its own, and a blocking call from a
+    coroutine of another loop is not refused there (see the report of issue 13's port).
+    """
+
+    def thread_main() -> None:
+        asyncio.run(main())  # type: ignore[arg-type]
+
+    run_with_hub("builtin", thread_main, timeout=60.0)
 
 
 def scenario(body: Callable[[Loops], None]) -> None:
@@ -444,7 +458,7 @@ def test_async_acquire_and_async_with(cls: Callable[..., Any]) -> None:
         with pytest.raises(TypeError, match="`timeout`"):
             await prim.async_acquire(timeout="1")  # type: ignore[arg-type]
 
-    asyncio.run(main())
+    run_async(main)
 
 
 @pytest.mark.parametrize("make_prim", sorted(MUTEXES), ids=str)
@@ -466,7 +480,7 @@ def test_blocking_calls_in_a_coroutine_name_the_async_twin(make_prim: str) -> No
         assert prim.acquire(blocking=False) is True
         prim.release()
 
-    asyncio.run(main())
+    run_async(main)
 
 
 def test_condition_and_barrier_blocking_calls_in_a_coroutine_name_the_twin() -> None:
@@ -488,7 +502,7 @@ def test_condition_and_barrier_blocking_calls_in_a_coroutine_name_the_twin() -> 
         results = await asyncio.gather(barrier.async_wait(), barrier.async_wait())
         assert sorted(results) == [0, 1]
 
-    asyncio.run(main())
+    run_async(main)
 
 
 def test_rlock_is_owned_by_the_task() -> None:
@@ -512,7 +526,7 @@ def test_rlock_is_owned_by_the_task() -> None:
         rlock.release()
         assert not rlock.locked()
 
-    asyncio.run(main())
+    run_async(main)
 
 
 @pytest.mark.parametrize("how", ["cancel", "timeout", "wait_for"])
@@ -540,7 +554,7 @@ def test_cancelled_task_gives_back_what_it_was_handed(how: str) -> None:
         assert await behind is True  # the permit went on
         assert (sem.counter, sem.linkcount()) == (0, 0)
 
-    asyncio.run(main())
+    run_async(main)
 
 
 async def _cancellable(sem: Semaphore, how: str) -> bool:
