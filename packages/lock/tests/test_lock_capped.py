@@ -323,3 +323,15 @@ def test_main_greenlet_blocked_on_either_side_gets_loop_exit_naming_it() -> None
     assert_no_links(sem)
     assert sem.counter == 1
     assert sem.acquire() is True
+
+
+def test_a_release_that_cannot_go_through_fires_no_rawlink() -> None:
+    """A non-blocking release at the upper bound changes nothing, so a callback waiting for
+    the semaphore to become ready must not fire (it is still not ready)."""
+    sem = CappedSemaphore(0, upper_bound=0)
+    fired: list[object] = []
+    sem.rawlink(fired.append)
+    assert sem.release(blocking=False) is False
+    run_until_blocked()
+    assert (fired, sem.ready(), sem.linkcount()) == ([], False, 1)
+    sem.unlink(fired.append)

@@ -910,8 +910,10 @@ class CappedSemaphore(Linkable):
                 self._free_plus()
                 self._serve_locked(line, rline)
                 return _RELEASED
-            if line.listeners():
-                line.notify()  # an acquire would now succeed, by taking this permit
+            if line.listeners() and rline.takers():
+                # A releaser waits (this one, on its retry): an acquire would now succeed by
+                # taking its permit, so the acquirers' listeners may go.
+                line.notify()
         return NOTHING
 
     def __exit__(
