@@ -226,28 +226,17 @@ class Lock(Linkable):
         Raises:
             RuntimeError: the lock is not locked.
         """
+        state = self._state
         try:
-            self._state.remove(_HELD)
+            state.remove(_HELD)
         except ValueError:
             raise RuntimeError("cannot release an unlocked Lock") from None
-        self._pass_on()
-
-    def _pass_on(self) -> None:
-        """Hand the token to the first waiter, or unlock (the holder's token is gone)."""
-        line = self.waitline
-        if line:  # someone may wait: hand the lock over, reserved
-            mutex = line.mutex
-            mutex.acquire()
-            try:
-                line.give_back(_FREE)
-            finally:
-                mutex.release()
+        if self.waitline:  # someone may wait: hand the lock over, reserved
+            self._hand_over()
             return
-        self._state.append(_FREE)
-        line = self.waitline
-        if line:  # someone joined meanwhile
-            with line.mutex:
-                line.serve()  # type: ignore[attr-defined]
+        state.append(_FREE)
+        if self.waitline:  # someone joined meanwhile
+            self._serve()
 
     def __exit__(
         self,
@@ -255,7 +244,43 @@ class Lock(Linkable):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.release()
+        # release(), inlined: a ``with`` block is the hottest use.
+        state = self._state
+        try:
+            state.remove(_HELD)
+        except ValueError:
+            raise RuntimeError("cannot release an unlocked Lock") from None
+        if self.waitline:
+            self._hand_over()
+            return
+        state.append(_FREE)
+        if self.waitline:
+            self._serve()
+
+    def _pass_on(self) -> None:
+        """Hand the token to the first waiter, or unlock (the holder's token is gone)."""
+        if self.waitline:
+            self._hand_over()
+            return
+        self._state.append(_FREE)
+        if self.waitline:
+            self._serve()
+
+    def _hand_over(self) -> None:
+        line = self.waitline
+        assert line is not None
+        mutex = line.mutex
+        mutex.acquire()
+        try:
+            line.give_back(_FREE)
+        finally:
+            mutex.release()
+
+    def _serve(self) -> None:
+        line = self.waitline
+        assert line is not None
+        with line.mutex:
+            line.serve()  # type: ignore[attr-defined]
 
     async def __aexit__(
         self,
@@ -449,24 +474,37 @@ class RLock(Linkable):
             return
         self._count = 0
         self._owner = None
-        self._pass_on()
+        if self.waitline:  # someone may wait: hand the lock over, reserved
+            self._hand_over()
+            return
+        self._free.append(1)
+        if self.waitline:  # someone joined meanwhile
+            self._serve()
 
     def _pass_on(self) -> None:
         """Hand the token to the first waiter, or free the lock (it has no owner now)."""
-        line = self.waitline
-        if line:  # someone may wait: hand the lock over, reserved
-            mutex = line.mutex
-            mutex.acquire()
-            try:
-                line.give_back(1)
-            finally:
-                mutex.release()
+        if self.waitline:
+            self._hand_over()
             return
         self._free.append(1)
+        if self.waitline:
+            self._serve()
+
+    def _hand_over(self) -> None:
         line = self.waitline
-        if line:  # someone joined meanwhile
-            with line.mutex:
-                line.serve()  # type: ignore[attr-defined]
+        assert line is not None
+        mutex = line.mutex
+        mutex.acquire()
+        try:
+            line.give_back(1)
+        finally:
+            mutex.release()
+
+    def _serve(self) -> None:
+        line = self.waitline
+        assert line is not None
+        with line.mutex:
+            line.serve()  # type: ignore[attr-defined]
 
     def __exit__(
         self,
@@ -474,7 +512,24 @@ class RLock(Linkable):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.release()
+        # release(), inlined: a ``with`` block is the hottest use.
+        me: object = getcurrent()
+        if ASYNCIO in _modules:
+            me = task_or(me)
+        if self._owner is not me:
+            raise RuntimeError(self._not_owner())
+        count = self._count - 1
+        if count:
+            self._count = count
+            return
+        self._count = 0
+        self._owner = None
+        if self.waitline:
+            self._hand_over()
+            return
+        self._free.append(1)
+        if self.waitline:
+            self._serve()
 
     async def __aexit__(
         self,
