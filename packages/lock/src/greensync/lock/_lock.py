@@ -153,17 +153,15 @@ class Lock(Linkable):
 
     def __enter__(self) -> bool:
         # acquire()'s fast path again (a blocked ``with`` in a coroutine is then told to use
-        # ``async with``).
+        # ``async with``).  No membership test first: when the lock is held this waits, and
+        # the raised ValueError costs little beside a wait.
         state = self._state
-        if _FREE in state:
-            try:
-                state.remove(_FREE)
-            except ValueError:
-                pass
-            else:
-                state.append(_HELD)
-                return True
-        return self._block(None)
+        try:
+            state.remove(_FREE)
+        except ValueError:
+            return self._block(None)
+        state.append(_HELD)
+        return True
 
     def _block(self, timeout: float | None) -> bool:
         line = self.waitline or self.get_waitline()

@@ -152,7 +152,8 @@ class Semaphore(Linkable):
                 return True
         if not blocking or timeout == 0.0:
             return False
-        return self._block(timeout)
+        line = self.waitline or self.get_waitline()
+        return line.park(timeout, self._take) is not TIMED_OUT
 
     def __enter__(self) -> bool:
         # acquire()'s fast path again: a ``with`` block is the hottest use, and a blocked
