@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from greensync.hub import aio, sleep, spawn
-from greensync.hub.testing import run_in_threads, run_with_hub
+from greensync.hub.testing import existing_hub, run_in_threads, run_with_hub
 from greensync.lock import (
     Barrier,
     BoundedSemaphore,
@@ -84,7 +84,15 @@ class Loops:
         return self._loop
 
     def thread(self, fn: Callable[[], None]) -> None:
-        thread = threading.Thread(target=fn, name="kinds-thread", daemon=True)
+        def run() -> None:
+            try:
+                fn()
+            finally:
+                hub = existing_hub()  # its blocking calls made one: close it (and its loop)
+                if hub is not None:
+                    hub.destroy()
+
+        thread = threading.Thread(target=run, name="kinds-thread", daemon=True)
         self._threads.append(thread)
         thread.start()
 
