@@ -13,6 +13,8 @@ tasks of that thread are run by the same loop, and the other kinds by their own 
 :class:`Agent` of each kind carries out one job (acquire with a timeout, hold, release) and
 reports what happened; the driver lines agents up one at a time, waiting until each is
 counted in the primitive's line (counts include every kind), so arrival order is known.
+The contract tests are marked ``contract``: under the chaos session's seeds the waiter
+threads run seeded chaos hubs.
 """
 
 from __future__ import annotations
@@ -261,6 +263,7 @@ def hold_then_release(prim: Any, log: list[str], name: str, timeout: float | Non
 # -- the contract, for every kind --------------------------------------------------------------
 
 
+@pytest.mark.contract
 def test_waiters_of_each_kind_are_served_in_arrival_order(
     kind: str, make: Callable[[], Any]
 ) -> None:
@@ -287,6 +290,7 @@ def test_waiters_of_each_kind_are_served_in_arrival_order(
     scenario(body)
 
 
+@pytest.mark.contract
 def test_a_wait_of_each_kind_times_out_and_leaves_nothing(
     kind: str, make: Callable[[], Any]
 ) -> None:
@@ -305,6 +309,7 @@ def test_a_wait_of_each_kind_times_out_and_leaves_nothing(
     scenario(body)
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("kind_", ["greenlet", "task", "task_thread"])
 def test_a_waiter_cancelled_after_the_hand_off_passes_it_on(
     kind_: str, make: Callable[[], Any]
@@ -357,6 +362,7 @@ def test_a_waiter_cancelled_after_the_hand_off_passes_it_on(
     scenario(body)
 
 
+@pytest.mark.contract
 def test_mixed_kinds_share_one_fifo_line(make: Callable[[], Any]) -> None:
     """Tasks, greenlets and threads queued on one primitive are served in arrival order."""
 
@@ -378,6 +384,7 @@ def test_mixed_kinds_share_one_fifo_line(make: Callable[[], Any]) -> None:
     scenario(body)
 
 
+@pytest.mark.contract
 def test_condition_notifies_every_kind_in_order(kind: str) -> None:
     def body(loops: Loops) -> None:
         cond = Condition(Lock() if kind != "thread" else RLock())
@@ -418,6 +425,7 @@ def test_condition_notifies_every_kind_in_order(kind: str) -> None:
     scenario(body)
 
 
+@pytest.mark.contract
 def test_barrier_trips_with_parties_of_every_kind() -> None:
     def body(loops: Loops) -> None:
         barrier = Barrier(len(KINDS) + 1)
