@@ -335,3 +335,29 @@ def test_a_release_that_cannot_go_through_fires_no_rawlink() -> None:
     run_until_blocked()
     assert (fired, sem.ready(), sem.linkcount()) == ([], False, 1)
     sem.unlink(fired.append)
+
+
+def test_one_past_the_upper_bound_an_acquire_leaves_a_blocked_releaser_blocked(
+    exact: bool,
+) -> None:
+    """A waiter handed a permit leaves before it runs, which can leave the counter one past
+    the upper bound (issue 19, point 2).  From there an acquire only brings the counter back
+    to the bound: it must not take the blocked releaser's permit.  The next acquire does."""
+    if not exact:
+        pytest.skip("the kill must reach the acquirer after the hand-off: a same-turn order")
+    sem = CappedSemaphore(0, upper_bound=1)
+    acquirer = spawn(sem.acquire)
+    run_until_blocked()
+    acquirer.kill(block=False)  # queued first: it reaches the acquirer after the hand-off
+    assert sem.release() is True  # handed straight to the acquirer, which then leaves
+    assert sem.release(blocking=False) is True
+    run_until_blocked()
+    assert (sem.counter, sem.bounded()) == (2, True)
+    releaser = spawn(sem.release)
+    run_until_blocked()
+    assert sem.acquire(blocking=False) is True
+    run_until_blocked()
+    assert (sem.counter, releaser.ready()) == (1, False)
+    assert sem.acquire(blocking=False) is True  # takes the releaser's permit
+    run_until_blocked()
+    assert (sem.counter, releaser.ready(), sem.linkcount()) == (1, True, 0)
