@@ -639,3 +639,39 @@ def test_memory_per_instance_is_within_the_benchmark_targets(
     per = (after - before - sys.getsizeof(keep)) / count
     print(f"\n[lock memory] {make_prim.__name__}: {per:.0f} bytes per instance")
     assert per <= target
+
+
+@pytest.mark.parametrize("lock_kind", ["Lock", "RLock"])
+def test_a_notified_task_cancelled_before_it_runs_passes_the_notification_on(
+    lock_kind: str,
+) -> None:
+    """``notify`` moved the task onto the lock's line and the release handed it the lock;
+    it is cancelled before it runs.  It gives the lock back, takes it again (a Condition's
+    waiter leaves holding the lock), passes the notification on and raises CancelledError:
+    the other waiter wakes, holding the lock, and nothing is left behind."""
+
+    async def main() -> None:
+        cond = Condition(Lock() if lock_kind == "Lock" else RLock())
+        woke: list[str] = []
+
+        async def waiter(name: str) -> None:
+            async with cond:
+                assert await cond.async_wait(LONG) is True
+                woke.append(name)
+
+        first = asyncio.create_task(waiter("first"))
+        second = asyncio.create_task(waiter("second"))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert cond._line.linkcount() == 2
+        await cond.async_acquire()
+        cond.notify()  # "first" moves onto the lock's line
+        cond.release()  # and is handed the lock...
+        first.cancel()  # ...but is cancelled before it runs
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        await asyncio.wait_for(second, LONG)
+        assert woke == ["second"]
+        assert (cond.locked(), cond._line.linkcount(), cond._lock.linkcount()) == (False, 0, 0)
+
+    run_async(main)
