@@ -7,8 +7,14 @@ import threading
 import pytest
 from greenlet import GreenletExit
 
-from greensync.hub import ChaosHub, get_hub, joinall, spawn
-from greensync.hub.testing import Trace, assert_no_links, run_in_threads, run_until_blocked
+from greensync.hub import get_hub, joinall, spawn
+from greensync.hub.testing import (
+    ChaosHub,
+    Trace,
+    assert_no_links,
+    run_in_threads,
+    run_until_blocked,
+)
 from greensync.lock import CappedSemaphore
 
 
@@ -220,8 +226,10 @@ def test_bounds_out_of_order_are_rejected() -> None:
         CappedSemaphore(2, upper_bound=1)
     with pytest.raises(ValueError, match="`balance`"):
         CappedSemaphore(-1)
+    with pytest.raises(ValueError, match=r"`upper_bound` must be an int, got float 2\.5"):
+        CappedSemaphore(1, upper_bound=2.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="`upper_bound`"):
-        CappedSemaphore(1, upper_bound=2.0)  # type: ignore[arg-type]
+        CappedSemaphore(1, upper_bound="2")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="`balance`"):
         CappedSemaphore(None)  # type: ignore[arg-type]
     sem = CappedSemaphore(-2, lower_bound=-3, upper_bound=0)
@@ -315,3 +323,41 @@ def test_main_greenlet_blocked_on_either_side_gets_loop_exit_naming_it() -> None
     assert_no_links(sem)
     assert sem.counter == 1
     assert sem.acquire() is True
+
+
+def test_a_release_that_cannot_go_through_fires_no_rawlink() -> None:
+    """A non-blocking release at the upper bound changes nothing, so a callback waiting for
+    the semaphore to become ready must not fire (it is still not ready)."""
+    sem = CappedSemaphore(0, upper_bound=0)
+    fired: list[object] = []
+    sem.rawlink(fired.append)
+    assert sem.release(blocking=False) is False
+    run_until_blocked()
+    assert (fired, sem.ready(), sem.linkcount()) == ([], False, 1)
+    sem.unlink(fired.append)
+
+
+def test_one_past_the_upper_bound_an_acquire_leaves_a_blocked_releaser_blocked(
+    exact: bool,
+) -> None:
+    """A waiter handed a permit leaves before it runs, which can leave the counter one past
+    the upper bound (issue 19, point 2).  From there an acquire only brings the counter back
+    to the bound: it must not take the blocked releaser's permit.  The next acquire does."""
+    if not exact:
+        pytest.skip("the kill must reach the acquirer after the hand-off: a same-turn order")
+    sem = CappedSemaphore(0, upper_bound=1)
+    acquirer = spawn(sem.acquire)
+    run_until_blocked()
+    acquirer.kill(block=False)  # queued first: it reaches the acquirer after the hand-off
+    assert sem.release() is True  # handed straight to the acquirer, which then leaves
+    assert sem.release(blocking=False) is True
+    run_until_blocked()
+    assert (sem.counter, sem.bounded()) == (2, True)
+    releaser = spawn(sem.release)
+    run_until_blocked()
+    assert sem.acquire(blocking=False) is True
+    run_until_blocked()
+    assert (sem.counter, releaser.ready()) == (1, False)
+    assert sem.acquire(blocking=False) is True  # takes the releaser's permit
+    run_until_blocked()
+    assert (sem.counter, releaser.ready(), sem.linkcount()) == (1, True, 0)

@@ -18,8 +18,14 @@ from typing import Any, Protocol
 import pytest
 from greenlet import GreenletExit
 
-from greensync.hub import ChaosHub, Task, get_hub, joinall, sleep, spawn
-from greensync.hub.testing import Trace, assert_no_links, run_in_threads, run_until_blocked
+from greensync.hub import Task, get_hub, joinall, sleep, spawn
+from greensync.hub.testing import (
+    ChaosHub,
+    Trace,
+    assert_no_links,
+    run_in_threads,
+    run_until_blocked,
+)
 from greensync.hub.testing import existing_hub as _peek_hub
 from greensync.lock import BoundedSemaphore, CappedSemaphore, Lock, RLock, Semaphore
 

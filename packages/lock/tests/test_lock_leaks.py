@@ -216,7 +216,11 @@ def test_killed_waiters_hold_nothing_and_memory_flat(scale: Scale) -> None:
         keepers_done.append("Condition")
 
     untimed = [(name, wait) for name, wait, _ in blocked.waits() if name != "Condition.wait"]
-    keepers = [spawn(keeper, name, lambda wait=wait: wait(None)) for name, wait in untimed]
+
+    def untimed_wait(wait: Callable[[float | None], object]) -> Callable[[], object]:
+        return lambda: wait(None)
+
+    keepers = [spawn(keeper, name, untimed_wait(wait)) for name, wait in untimed]
     keepers.append(spawn(condition_keeper))
     run_until_blocked()
     baseline = [obj.linkcount() for obj in blocked.linkables()]

@@ -7,8 +7,14 @@ import threading
 import pytest
 from greenlet import getcurrent, greenlet
 
-from greensync.hub import ChaosHub, get_hub, joinall, sleep, spawn
-from greensync.hub.testing import Trace, assert_no_links, run_in_threads, run_until_blocked
+from greensync.hub import get_hub, joinall, sleep, spawn
+from greensync.hub.testing import (
+    ChaosHub,
+    Trace,
+    assert_no_links,
+    run_in_threads,
+    run_until_blocked,
+)
 from greensync.lock import Lock, RLock
 
 

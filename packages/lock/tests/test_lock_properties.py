@@ -81,6 +81,7 @@ class Actor:
         self.index = index
         self.box: Waiter[Any] = Waiter()
         self.began = 0.0
+        self.missed = 0
         self.task: Task[None] = spawn(self._run, perform, trace)
 
     def _run(
@@ -89,7 +90,14 @@ class Actor:
         trace: list[tuple[int, str, object, float]],
     ) -> None:
         while True:
-            command = self.box.get()
+            try:
+                command = self.box.get()
+            except Outer:
+                # A throw aimed at a command that had already ended (its timeout expired
+                # early on a loaded machine): it missed.  Escaping, this BaseException would
+                # end the task and travel through the hub to the main greenlet.
+                self.missed += 1
+                continue
             if command is None:
                 return
             what, argument = command
@@ -423,7 +431,7 @@ class Run:
         expiring = [self.actors[a].began for a in model.timed_waiters()]
         expected, main_error = self.predict(model, step)
         mark = len(self.trace)
-        self.act(step, main_error, expiring)
+        raised = self.act(step, expiring)
         run_until_blocked()
         if what == "expire":
             # The built-in hub runs overdue timers before it resumes us; other loops may
@@ -432,7 +440,7 @@ class Run:
             while len(self.trace) - mark < len(expected) and time.monotonic() < limit:
                 sleep(0.001)
             run_until_blocked()
-        self.settle(snapshot, step, expected, self.trace[mark:])
+        self.settle(snapshot, step, (expected, main_error), (self.trace[mark:], raised))
         self.model.check(self.prim, self.actors)
         self.stats["steps"] += 1
 
@@ -463,14 +471,19 @@ class Run:
                 model.leave(actor)
             return [], None
         if what == "throw":
+            if actor not in model.parked:
+                return [], None  # it left early (see settle): the throw misses
             return [(actor, model.leave(actor), "Outer")], None
         # race: the exception reaches the victim first, then the release is handed on.
-        what = model.leave(actor)
-        victim = [(actor, what, "Outer")] if argument == "throw" else []
+        victim: list[Completion] = []
+        if actor in model.parked:
+            what = model.leave(actor)
+            victim = [(actor, what, "Outer")] if argument == "throw" else []
         error, woken = model.main_release()
         return victim + woken, error
 
-    def act(self, step: Step, main_error: str | None, expiring: list[float]) -> None:
+    def act(self, step: Step, expiring: list[float]) -> str | None:
+        """Carry out ``step``; return what the main greenlet's release raised (a race)."""
         what, actor, argument = step
         hub = get_hub()
         if what in ("acquire", "release"):
@@ -490,21 +503,28 @@ class Run:
                 self.actors[actor] = Actor(actor, self.perform, self.trace)
             else:
                 hub.run_callback(hub.throw_into, victim.task, Outer())
-            raised = None
             try:
                 self.prim.release()
             except (ValueError, RuntimeError) as exc:
-                raised = type(exc).__name__
-            assert raised == main_error, (raised, main_error)
+                return type(exc).__name__
+        return None
 
     def settle(
         self,
         snapshot: Model,
         step: Step,
-        expected: list[Completion],
-        seen: list[tuple[int, str, object, float]],
+        prediction: tuple[list[Completion], str | None],
+        outcome: tuple[list[tuple[int, str, object, float]], str | None],
     ) -> None:
-        """Compare what happened with the model, allowing timeouts that expired early."""
+        """Compare what happened with the model, allowing timeouts that expired early.
+
+        A timed wait can expire before the step that follows it (a slow step on a loaded
+        machine): its timer then fires before the step's own command, so the step met a
+        model in which that waiter had already left.  This is accepted when the wait really
+        lasted its timeout, on every hub.
+        """
+        expected, main_error = prediction
+        seen, raised = outcome
         early = [
             entry
             for entry in seen
@@ -519,18 +539,20 @@ class Run:
             # A timeout that expired before its ``expire`` step must have lasted its time.
             assert lasted >= self.timeout / 2, (actor, lasted)
             self.stats["early timeouts"] += 1
-        if early and rest != expected and not self.exact:
-            # On other loops an overdue timer may fire before the step's own command.
+        if early and (rest, raised) != (expected, main_error):
+            # The overdue timers fired before the step's own command.
             model = copy.deepcopy(snapshot)
             for actor, _, _, _ in early:
                 model.leave(actor)
-            alternative, _ = self.predict(model, step)
-            if rest == alternative:
+            alternative, error = self.predict(model, step)
+            if (rest, raised) == (alternative, error):
                 self.model = model
                 return
         for actor, _, _, _ in early:
-            self.model.leave(actor)
+            if actor in self.model.parked:  # (a step that struck it has let it go already)
+                self.model.leave(actor)
         assert rest == expected, f"step {step}: saw {rest}, expected {expected}"
+        assert raised == main_error, (step, raised, main_error)
 
     def close(self) -> None:
         """Kill the parked actors and stop the idle ones: nothing may change but the lines."""
@@ -639,3 +661,39 @@ def test_the_model_catches_a_wrong_hand_off_order() -> None:
     ]
     with pytest.raises(AssertionError, match="expected"):
         Run(Semaphore(0), Backwards(0, None, "ValueError"), exact=True).play(steps)
+
+
+class _LoadedMachine(Run):
+    """A driver whose steps are slow: the main greenlet stalls before each ``throw``."""
+
+    def act(self, step: Step, expiring: list[float]) -> str | None:
+        if step[0] == "throw":
+            time.sleep(4 * self.timeout)  # the parked waiter's timeout expires meanwhile
+        return super().act(step, expiring)
+
+
+@pytest.mark.builtin_hub  # the built-in hub runs overdue timers before the turn's callbacks
+@pytest.mark.parametrize("family", ["CappedSemaphore", "Semaphore", "Lock"])
+def test_a_throw_that_finds_its_waiter_timed_out_early_misses(family: str) -> None:
+    """Issue 12's flake (CappedSemaphore, hypothesis seed 173847982103911576168507422275737058824,
+    on a loaded machine): a timed acquire expired before the step that throws into it, so the
+    ``Outer`` reached the actor idle, outside its command; it ended the actor's task and, a
+    BaseException, travelled through the hub to the main greenlet (``run_until_blocked``'s
+    ``sleep(0)``).  The exception went where it was sent: the test's timing was at fault.  A
+    throw that misses is now ignored, and the model applies the early timeout first."""
+    prim: Any
+    model: Model
+    if family == "CappedSemaphore":
+        prim, model = CappedSemaphore(0), CappedModel(0, 0, 0)
+    elif family == "Semaphore":
+        prim, model = Semaphore(0), CountingModel(0, None, "ValueError")
+    else:
+        prim, model = Lock(), CountingModel(1, 1, "RuntimeError")
+    run = _LoadedMachine(prim, model, exact=type(get_hub()) is Hub)
+    steps: list[Step] = [("acquire", 1, "block"), ("acquire", 0, "timed"), ("throw", 0, None)]
+    if family != "Lock":
+        steps = steps[1:]
+    run.play(steps)
+    assert run.stats["early timeouts"] == 1
+    assert (0, "acquire", False) in [entry[:3] for entry in run.trace]
+    assert sum(actor.missed for actor in run.actors) == 1

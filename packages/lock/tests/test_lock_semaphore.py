@@ -8,8 +8,14 @@ from collections.abc import Callable
 
 import pytest
 
-from greensync.hub import ChaosHub, Linkable, get_hub, joinall, sleep, spawn, wait
-from greensync.hub.testing import Trace, assert_no_links, run_in_threads, run_until_blocked
+from greensync.hub import Linkable, get_hub, joinall, sleep, spawn, wait
+from greensync.hub.testing import (
+    ChaosHub,
+    Trace,
+    assert_no_links,
+    run_in_threads,
+    run_until_blocked,
+)
 from greensync.hub.testing import existing_hub as _peek_hub
 from greensync.lock import BoundedSemaphore, CappedSemaphore, DummySemaphore, Semaphore
 
@@ -241,8 +247,25 @@ def test_negative_value_is_rejected(make: Callable[[int], Counting]) -> None:
         make(-1)
     with pytest.raises(TypeError):
         make("2")  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match=r"`(value|balance)` must be .*, got float 1\.5"):
         make(1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"`(value|balance)`"):
+        make(float("nan"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"`(value|balance)`"):
+        make(float("inf"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"`(value|balance)`"):
+        make(-2.0)  # type: ignore[arg-type]
+
+
+def test_a_whole_float_counts_as_its_int(make: Callable[[int], Counting]) -> None:
+    """``Semaphore(2.0)`` is ``Semaphore(2)``, as threading, asyncio, gevent and eventlet
+    accept it (issue 15); the counter is an int."""
+    sem = make(2.0)  # type: ignore[arg-type]
+    assert sem.counter == 2
+    assert type(sem.counter) is int
+    assert sem.acquire(blocking=False) is True
+    assert sem.acquire(blocking=False) is True
+    assert sem.acquire(blocking=False) is False
 
 
 @pytest.mark.contract

@@ -1,9 +1,10 @@
-"""greensync.lock: semaphores, locks, conditions and barriers for greenlets.
+"""greensync.lock: semaphores, locks, conditions and barriers for greenlets and asyncio tasks.
 
-Every primitive here parks on the hub's waiter protocol: waiters are served first come,
-first served, a release hands the permit or the lock straight to the first waiter, a waiter
-that leaves early gives back what it was handed, and everything is safe to share between OS
-threads.  Uncontended use never touches the hub.
+Every primitive here parks on the hub's public wait line: waiters -- greenlets, asyncio tasks
+(the ``async_`` methods and ``async with``) and plain threads -- are served first come, first
+served, a release hands the permit or the lock straight to the first waiter, a waiter that
+leaves early gives back what it was handed, and everything is safe to share between OS
+threads.  Uncontended use takes no mutex and never touches the hub.
 """
 
 from __future__ import annotations

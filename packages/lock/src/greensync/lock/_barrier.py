@@ -1,28 +1,37 @@
-"""Barrier: a fixed number of greenlets meet, then all go on, threading-style.
+"""Barrier: a fixed number of waiters meet, then all go on, threading-style.
 
 Why it looks like this
 ----------------------
 ``threading.Barrier`` wakes everybody through a condition variable and then has to "drain":
 new arrivals wait until every thread of the previous trip has noticed that it may go.  Here
-the greenlet that completes a trip hands each waiter its outcome directly (the waiter
-protocol's hand-off), so a trip is over the moment it is complete and the next one can begin
-at once.  Only while the trip's ``action`` runs (outside the mutex: it may do anything) do
-new arrivals wait, as listeners, for it to finish.
+each trip (generation) has its own small outcome cell: the waiter that completes a trip
+writes "passed" into it, starts a fresh cell for the next trip and wakes every listener of
+the barrier's :class:`~greensync.hub.WaitLine` at once; a woken waiter reads its own trip's
+cell.  So a trip is over the moment it is complete and the next one can begin at once.
+Only while the trip's ``action`` runs (outside the mutex: it may do anything) do new
+arrivals wait, as listeners too, for it to finish.
 
-Each trip has a generation number.  A waiter that leaves early (its timeout, a kill) breaks
-the barrier only if its own trip is still open; if the trip completed while it was leaving,
-the others have gone through and it just leaves.  The greenlet that completes a trip counts
-the live waiters under the mutex before handing them their pass, so a waiter that timed out
-in another thread but has not yet said so is not mistaken for a member of the trip.
+Arrivals are counted under the line's mutex.  A waiter joins the line afterwards and then
+reads its cell once more before it parks (the line's ``ready`` hook), so a trip completed in
+another thread in between is not missed.  A waiter that leaves early (its timeout, a kill, a
+cancelled task) breaks the barrier only if its own trip is still open; if the trip completed
+first, the trip stands: a waiter whose timeout raced the trip passes with the others, and
+one into which an exception was thrown leaves with it while the others pass.
+
+Greenlets (:meth:`Barrier.wait`) and asyncio tasks (:meth:`Barrier.async_wait`) can be
+parties of the same trip.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+from typing import final
 
-from greensync.hub import TIMED_OUT, Linkable, check_timeout
+from greensync.hub import check_timeout
 
+from ._tokens import Line
 from ._util import check_int
 
 __all__ = ["Barrier", "BrokenBarrierError"]
@@ -42,27 +51,19 @@ class BrokenBarrierError(threading.BrokenBarrierError):
     """
 
 
-class _BarrierLine(Linkable):
-    """The greenlets waiting in :meth:`Barrier.wait`.  Private."""
+class _Trip:
+    """The outcome of one trip: ``None`` while it is open, then True (passed) or False."""
 
-    __slots__ = ("_barrier",)
+    __slots__ = ("outcome",)
 
-    def __init__(self, barrier: Barrier) -> None:
-        super().__init__()
-        self._barrier = barrier
+    def __init__(self) -> None:
+        self.outcome: bool | None = None
 
-    def __repr__(self) -> str:
-        return repr(self._barrier)
-
-    def ready(self) -> bool:
-        return self._barrier._state != _TRIPPING
-
-    def _reclaim(self, value: object) -> None:
-        # A pass (or a "broken") handed to a waiter that then left is nobody else's: the
-        # next waiter belongs to the next trip.  Drop it.
-        return None
+    def done(self) -> bool:
+        return self.outcome is not None
 
 
+@final
 class Barrier:
     """Make ``parties`` greenlets wait for each other, then let them all go, repeatedly.
 
@@ -89,7 +90,16 @@ class Barrier:
         for a party that is gone.
     """
 
-    __slots__ = ("_action", "_count", "_gen", "_line", "_parties", "_state", "_timeout")
+    __slots__ = (
+        "__weakref__",
+        "_action",
+        "_count",
+        "_line",
+        "_parties",
+        "_state",
+        "_timeout",
+        "_trip",
+    )
 
     def __init__(
         self,
@@ -106,8 +116,9 @@ class Barrier:
         self._timeout = check_timeout(timeout)
         self._count = 0
         self._state = _FILLING
-        self._gen = 0
-        self._line = _BarrierLine(self)
+        self._trip = _Trip()
+        #: Its listeners: the parties of the open trip, and arrivals waiting for an action.
+        self._line = Line(self)
 
     def __repr__(self) -> str:
         return f"<Barrier {_STATE_NAMES[self._state]} waiters={self._count}/{self._parties}>"
@@ -147,47 +158,108 @@ class Barrier:
         """
         timeout = self._timeout if timeout is None else check_timeout(timeout)
         line = self._line
-        run_action = False
         while True:
-            with line._mutex:
-                state = self._state
-                if state == _BROKEN:
-                    raise BrokenBarrierError(f"{self!r} is broken")
-                if state == _FILLING:
-                    gen = self._gen
-                    index = self._count
-                    self._count = index + 1
-                    if index + 1 < self._parties:
-                        link = line._enqueue_waiter()
-                        break
-                    if self._action is None:
-                        self._trip()
-                        return index
-                    self._state = _TRIPPING
-                    run_action = True
-                    break
+            index, trip = self._arrive()
+            if trip is None:
                 # The previous trip's action is running: wait for it to finish.
-                listener = line._enqueue_listener()
-            line._park(listener, None, self)
-        if run_action:
-            return self._run_action(index, gen)
+                line.listen(None, self._not_tripping)
+                continue
+            if index == self._parties - 1 and self._action is not None:
+                return self._run_action(index, trip)
+            break  # (the last to arrive without an action finds its trip passed)
         try:
-            result = line._park(link, timeout, self)
+            if timeout is None:
+                while not trip.done():
+                    line.listen(None, trip.done)
+            else:
+                deadline = time.monotonic() + timeout
+                while not trip.done():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0.0 or not line.listen(remaining, trip.done):
+                        break
         except BaseException:
-            with line._mutex:
-                if self._gen == gen and self._state != _BROKEN:
-                    self._break()
+            self._left(trip)
             raise
-        if result is True:
+        return self._outcome(index, trip, timeout)
+
+    async def async_wait(self, timeout: float | None = None) -> int:
+        """The awaitable twin of :meth:`wait`: tasks and greenlets can meet in one trip.
+
+        A task cancelled while it waits breaks the barrier (as a killed greenlet does) and
+        raises ``CancelledError``.
+        """
+        timeout = self._timeout if timeout is None else check_timeout(timeout)
+        line = self._line
+        while True:
+            index, trip = self._arrive()
+            if trip is None:
+                await line.async_listen(None, self._not_tripping)
+                continue
+            if index == self._parties - 1 and self._action is not None:
+                return self._run_action(index, trip)
+            break
+        try:
+            if timeout is None:
+                while not trip.done():
+                    await line.async_listen(None, trip.done)
+            else:
+                deadline = time.monotonic() + timeout
+                while not trip.done():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0.0 or not await line.async_listen(remaining, trip.done):
+                        break
+        except BaseException:
+            self._left(trip)
+            raise
+        return self._outcome(index, trip, timeout)
+
+    def _not_tripping(self) -> bool:
+        return self._state != _TRIPPING
+
+    def _arrive(self) -> tuple[int, _Trip | None]:
+        """Count this arrival; return its index and trip (``None``: an action is running).
+
+        The last arrival completes the trip at once when there is no action (its trip's
+        outcome is then set), or is told to run the action (its index is ``parties - 1``).
+        """
+        with self._line.mutex:
+            state = self._state
+            if state == _BROKEN:
+                raise BrokenBarrierError(f"{self!r} is broken")
+            if state == _TRIPPING:
+                return 0, None
+            trip = self._trip
+            index = self._count
+            self._count = index + 1
+            if index + 1 == self._parties:
+                if self._action is None:
+                    self._end(True)
+                else:
+                    self._state = _TRIPPING
+            return index, trip
+
+    def _left(self, trip: _Trip) -> None:
+        """A waiter leaves with an exception: break its trip if it is still open."""
+        with self._line.mutex:
+            if trip is self._trip and trip.outcome is None and self._state != _BROKEN:
+                self._break()
+
+    def _outcome(self, index: int, trip: _Trip, timeout: float | None) -> int:
+        outcome = trip.outcome
+        if outcome is True:
             return index
-        if result is TIMED_OUT:
-            with line._mutex:
-                if self._gen == gen and self._state != _BROKEN:
+        if outcome is None:
+            with self._line.mutex:
+                outcome = trip.outcome
+                if outcome is None:  # still open: this timeout breaks it
                     self._break()
-            raise BrokenBarrierError(f"{self!r}: wait timed out after {timeout} seconds")
+            if outcome is True:
+                return index  # the trip completed as the timeout expired: it stands
+            if outcome is None:
+                raise BrokenBarrierError(f"{self!r}: wait timed out after {timeout} seconds")
         raise BrokenBarrierError(f"{self!r} was broken or reset while waiting")
 
-    def _run_action(self, index: int, gen: int) -> int:
+    def _run_action(self, index: int, trip: _Trip) -> int:
         """Run the action as the last arrival, then release the trip."""
         action = self._action
         assert action is not None
@@ -195,55 +267,44 @@ class Barrier:
         try:
             action()
         except BaseException:
-            with line._mutex:
-                if self._gen == gen and self._state == _TRIPPING:
+            with line.mutex:
+                if trip is self._trip and self._state == _TRIPPING:
                     self._break()
             raise
-        with line._mutex:
-            if self._gen != gen or self._state != _TRIPPING:
+        with line.mutex:
+            if trip is not self._trip or self._state != _TRIPPING:
                 raise BrokenBarrierError(f"{self!r} was broken or reset while its action ran")
-            self._trip()
+            self._end(True)
         return index
 
-    def _trip(self) -> None:
-        """Release every waiter of the current trip.  Hold the mutex."""
-        line = self._line
-        if line._waiter_count() != self._parties - 1:
-            # A waiter left (timed out or killed) and has not yet broken the barrier.
-            self._break()
-            raise BrokenBarrierError(f"{self!r}: a waiter left before the barrier tripped")
+    def _end(self, passed: bool) -> None:
+        """End the open trip (passed or failed) and start the next.  Hold the mutex."""
+        self._trip.outcome = passed
+        self._trip = _Trip()
         self._count = 0
-        self._gen += 1
         self._state = _FILLING
-        while line._handoff(True) is not None:
-            pass
-        line._notify()
+        line = self._line
+        if line:
+            line.notify()
+            # Nobody takes from this line: a hand-off hands nothing, and drops the records of
+            # waiters that left (timed out) instead of keeping them until the line compacts.
+            line.handoff(None)
 
     def _break(self) -> None:
         """Break the barrier: every waiter raises.  Hold the mutex."""
-        line = self._line
-        self._count = 0
+        self._end(False)
         self._state = _BROKEN
-        while line._handoff(False) is not None:
-            pass
-        line._notify()
 
     def reset(self) -> None:
         """Return the barrier to its empty, unbroken state.
 
-        Greenlets waiting in the current trip raise :class:`BrokenBarrierError`; if the last
-        arrival is running the action, it raises too once the action returns.
+        Waiters of the current trip raise :class:`BrokenBarrierError`; if the last arrival
+        is running the action, it raises too once the action returns.
         """
-        line = self._line
-        with line._mutex:
-            self._count = 0
-            self._gen += 1
-            self._state = _FILLING
-            while line._handoff(False) is not None:
-                pass
-            line._notify()
+        with self._line.mutex:
+            self._end(False)
 
     def abort(self) -> None:
         """Break the barrier: current and future waiters raise until :meth:`reset`."""
-        with self._line._mutex:
+        with self._line.mutex:
             self._break()

@@ -1,4 +1,4 @@
-"""Argument checks shared by every primitive in greensync.lock.
+"""Argument checks and small helpers shared by every primitive in greensync.lock.
 
 They sit off the hot paths: callers test the common case inline (``timeout is None``,
 ``n.__class__ is int``) and only come here for anything else.
@@ -6,9 +6,22 @@ They sit off the hot paths: callers test the common case inline (``timeout is No
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from greenlet import getcurrent
+
 from greensync.hub import check_timeout
 
-__all__ = ["check_acquire_timeout", "check_count", "check_int"]
+__all__ = [
+    "ASYNCIO",
+    "check_acquire_timeout",
+    "check_count",
+    "check_int",
+    "current_owner",
+    "task_or",
+]
 
 
 def check_acquire_timeout(blocking: object, timeout: object) -> float | None:
@@ -27,18 +40,28 @@ def check_acquire_timeout(blocking: object, timeout: object) -> float | None:
     return value
 
 
-def check_int(value: object, name: str, minimum: int | None = None) -> int:
-    """Return ``value`` if it is an int (not a bool) of at least ``minimum``.
+def check_int(
+    value: object, name: str, minimum: int | None = None, *, whole_floats: bool = False
+) -> int:
+    """Return ``value`` as an int if it is one (not a bool) of at least ``minimum``.
+
+    With ``whole_floats``, a float with a whole value counts as that int (``2.0`` is ``2``,
+    as threading, asyncio, gevent and eventlet accept for a semaphore's count); ``1.5``,
+    infinities and NaN are then a ``ValueError``.
 
     Raises:
-        TypeError: ``value`` is not an int.
-        ValueError: ``value`` is below ``minimum``.
+        TypeError: ``value`` is not an int (nor, with ``whole_floats``, a float).
+        ValueError: ``value`` is below ``minimum``, or a float without a whole value.
     """
-    if isinstance(value, bool) or not isinstance(value, int):
-        what = "an int" if minimum is None else _bound_text(minimum)
+    what = "an int" if minimum is None else _bound_text(minimum)
+    if whole_floats and isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"`{name}` must be {what}, got float {value!r}")
+        value = int(value)
+    elif isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"`{name}` must be {what}, got {type(value).__name__} {value!r}")
     if minimum is not None and value < minimum:
-        raise ValueError(f"`{name}` must be {_bound_text(minimum)}, got {value!r}")
+        raise ValueError(f"`{name}` must be {what}, got {value!r}")
     return int(value)
 
 
@@ -58,3 +81,43 @@ def _bound_text(minimum: int) -> str:
     if minimum == 1:
         return "a positive int"
     return f"an int >= {minimum}"
+
+
+# -- who owns an RLock ----------------------------------------------------------------------
+
+#: Tested with ``in sys.modules`` before asking asyncio anything: greenlet-only programs never
+#: import asyncio, and no task can be running before they do.
+ASYNCIO = "asyncio.events"
+
+_loop_getter: Callable[[], object] | None = None
+_task_getter: Callable[[Any], object] | None = None
+
+
+def task_or(glet: object) -> object:
+    """Return the asyncio task being stepped in this thread, else ``glet``.
+
+    Call only once ``ASYNCIO in sys.modules``.  A coroutine's calls act for its task; greenlet
+    code -- including greenlets started by ``aio.run_greenlet``, which run in loop callbacks,
+    outside any task -- acts for its greenlet.
+    """
+    global _loop_getter, _task_getter
+    getter = _loop_getter
+    if getter is None:
+        import asyncio
+
+        _task_getter = asyncio.current_task
+        getter = _loop_getter = asyncio.events._get_running_loop
+    loop = getter()
+    if loop is not None:
+        task = _task_getter(loop)  # type: ignore[misc]
+        if task is not None:
+            return task
+    return glet
+
+
+def current_owner() -> object:
+    """Return who is running: the asyncio task being stepped, else the current greenlet."""
+    glet = getcurrent()
+    if ASYNCIO in sys.modules:
+        return task_or(glet)
+    return glet
