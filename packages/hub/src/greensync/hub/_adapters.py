@@ -46,6 +46,8 @@ from ._loop import (
 __all__ = ["AsyncioHub", "EventletHub", "GeventHub"]
 
 _greenlet_switch = greenlet.switch
+_get_running_loop = asyncio.events._get_running_loop
+_set_running_loop = asyncio.events._set_running_loop
 _monotonic = time.monotonic
 
 #: How often the watchdog of an adapter looks for a deadlock, or for other threads leaving.
@@ -564,6 +566,18 @@ class AsyncioHub(_AdapterHub):
         while True:
             self._loop.run_forever()
 
+    def _call(self, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
+        # The loop runs this callback, which may switch into a greenlet: greenlet code is not a
+        # coroutine of this loop, and must not find it "running" (asyncio.run() in a greenlet,
+        # or in the main greenlet while it waits, would fail with "cannot be called from a
+        # running event loop").  The loop is running again once the greenlet switches back.
+        running = _get_running_loop()
+        _set_running_loop(None)
+        try:
+            super()._call(fn, args)
+        finally:
+            _set_running_loop(running)
+
     def time(self) -> float:
         return self._loop.time()
 
@@ -586,10 +600,10 @@ class AsyncioHub(_AdapterHub):
 
     def _watch_fd(self, fd: int, direction: int, wake: Callable[[], object]) -> Callable[[], None]:
         if direction == 0:
-            self._loop.add_reader(fd, wake)
+            self._loop.add_reader(fd, self._call, wake, ())
             remove: Callable[[int], object] = self._loop.remove_reader
         else:
-            self._loop.add_writer(fd, wake)
+            self._loop.add_writer(fd, self._call, wake, ())
             remove = self._loop.remove_writer
         self._nwatchers += 1
 
@@ -601,5 +615,11 @@ class AsyncioHub(_AdapterHub):
 
     def destroy(self) -> None:
         super().destroy()
+        if self._owns_loop and not self._loop.is_running():
+            self._loop.close()
+
+    def _thread_ended(self) -> None:
+        # A private loop left open would warn (ResourceWarning) when collected.
+        super()._thread_ended()
         if self._owns_loop and not self._loop.is_running():
             self._loop.close()

@@ -81,8 +81,12 @@ class _ThreadEnd:
     def __init__(self, hub: HubBase) -> None:
         self.hub = hub
 
-    def __del__(self) -> None:
-        self.hub.closed = True
+    def __del__(self, _finalizing: Callable[[], bool] = sys.is_finalizing) -> None:
+        if _finalizing():
+            # Interpreter shutdown: modules are being torn down; the process is ending anyway.
+            self.hub.closed = True
+            return
+        self.hub._thread_ended()
 
 
 def get_hub() -> HubBase:

@@ -632,6 +632,14 @@ class HubBase:
             ):
                 record[STATE] = DONE
 
+    def _thread_ended(self) -> None:
+        """This hub's thread has ended: nobody will ever run its loop again.
+
+        Marks it closed, so primitives shared with other threads stop handing values to its
+        greenlets; subclasses also release what they own (descriptors, a private loop).
+        """
+        self.closed = True
+
     def _after_fork(self) -> None:
         """In a child process after ``os.fork()``: this hub belonged to the parent; drop it.
 
@@ -782,6 +790,12 @@ class Hub(HubBase, greenlet):
 
     def _after_fork(self) -> None:
         super()._after_fork()
+        self._close_fds()
+
+    def _thread_ended(self) -> None:
+        # Its wake pipe and selector would otherwise stay open until the hub is collected (a
+        # closed hub is never poked: only a polling one is).
+        super()._thread_ended()
         self._close_fds()
 
     def _pending(self) -> int:

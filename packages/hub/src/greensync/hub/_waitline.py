@@ -168,6 +168,7 @@ class WaitLine(deque[Record]):
     Args:
         owner: What the waiters wait on, for error messages, ``LoopExit`` and reprs, and what
             ``rawlink`` callbacks are called with.  Held weakly.
+        mutex: A lock to share with another line (by default the line makes its own).
     """
 
     __slots__ = ("_dead", "_nlisten", "_owner", "mutex")
@@ -176,10 +177,12 @@ class WaitLine(deque[Record]):
     __ne__ = object.__ne__
     __hash__ = object.__hash__  # type: ignore[assignment]
 
-    def __init__(self, owner: object = None) -> None:
+    def __init__(self, owner: object = None, mutex: Lock | None = None) -> None:
         super().__init__()
         #: Guards the records; hold it around :meth:`handoff`, :meth:`notify` and friends.
-        self.mutex = Lock()
+        #: Lines that must change together (a primitive with two lines whose ``give_back``
+        #: serves the other) share one by passing ``mutex=first.mutex``.
+        self.mutex = Lock() if mutex is None else mutex
         self._dead = 0  # records still in the deque whose waiter has left
         self._nlisten = 0  # live listeners in the deque
         self._owner = None if owner is None else _ref(owner)
@@ -189,6 +192,8 @@ class WaitLine(deque[Record]):
 
     def __reduce__(self) -> Any:
         raise TypeError("a WaitLine cannot be pickled or copied: its waiters are live greenlets")
+
+    __copy__ = copy = __reduce__
 
     @property
     def owner(self) -> Any:
@@ -229,7 +234,11 @@ class WaitLine(deque[Record]):
         """
         record = _join(self, False)
         if retry is not None:
-            got = retry()
+            try:
+                got = retry()
+            except BaseException:
+                _leave(record)
+                raise
             if got is not NOTHING:
                 _leave(record)
                 return got
@@ -250,9 +259,15 @@ class WaitLine(deque[Record]):
             RuntimeError: as :meth:`park`.
         """
         record = _join(self, True)
-        if ready is not None and ready():
-            _leave(record)
-            return True
+        if ready is not None:
+            try:
+                now = ready()
+            except BaseException:
+                _leave(record)
+                raise
+            if now:
+                _leave(record)
+                return True
         return _wait(record, timeout) is not TIMED_OUT
 
     async def async_park(
@@ -279,7 +294,11 @@ class WaitLine(deque[Record]):
         self.append(record)
         mutex.release()
         if retry is not None:
-            got = retry()
+            try:
+                got = retry()
+            except BaseException:
+                _leave(record)
+                raise
             if got is not NOTHING:
                 _leave(record)
                 return got
@@ -300,9 +319,15 @@ class WaitLine(deque[Record]):
         self.append(record)
         self._nlisten += 1
         mutex.release()
-        if ready is not None and ready():
-            _leave(record)
-            return True
+        if ready is not None:
+            try:
+                now = ready()
+            except BaseException:
+                _leave(record)
+                raise
+            if now:
+                _leave(record)
+                return True
         return await _await(record, loop, future, timeout) is not TIMED_OUT
 
     def link(self, callback: Callable[[Any], object]) -> None:
@@ -334,15 +359,17 @@ class WaitLine(deque[Record]):
         mutex = self.mutex
         mutex.acquire()
         try:
-            for record in self:
-                if (
-                    record[STATE] == WAITING
-                    and record[WHO] is None
-                    and record[LISTENS]
-                    and _is_callback(record, callback)
-                ):
-                    record[STATE] = DONE
-                    self._forget(record)
+            gone = [
+                record
+                for record in self
+                if record[STATE] == WAITING
+                and record[WHO] is None
+                and record[LISTENS]
+                and _is_callback(record, callback)
+            ]
+            for record in gone:
+                record[STATE] = DONE
+                self._forget(record)
             hub = getattr(_local, "hub", None)
             if hub is not None:
                 hub._cancel_due(self, callback)
@@ -483,11 +510,23 @@ class WaitLine(deque[Record]):
         return None
 
     def _forget(self, record: Record) -> None:
-        """Count ``record`` (just marked DONE, still in the deque) as dead.  Hold the mutex."""
-        self._dead = dead = self._dead + 1
+        """Drop ``record`` (just marked DONE, still in the deque), or count it as dead.
+
+        Hold the mutex.  A record at either end (the newest: a retry that succeeded, a zero
+        timeout; the oldest: timeouts expiring in order) leaves at once; one in the middle is
+        counted and dropped lazily, the line being compacted when the dead outnumber the live.
+        """
         if record[LISTENS]:
             self._nlisten -= 1
         record[CALL] = None
+        record[TIMER] = None
+        if self[-1] is record:
+            self.pop()
+            return
+        if self[0] is record:
+            self.popleft()
+            return
+        self._dead = dead = self._dead + 1
         if dead > 32 and dead * 2 > len(self):
             for _ in range(len(self)):
                 if self[0][STATE] != WAITING:
