@@ -86,7 +86,7 @@ class ValueEvent(Linkable, Generic[T]):
     __slots__ = ("_round",)
 
     def __init__(self) -> None:
-        super().__init__()
+        self.waitline = None  # Linkable.__init__, inlined (it only does this)
         self._round = _Round()
 
     def __repr__(self) -> str:
