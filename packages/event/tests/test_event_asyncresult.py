@@ -49,7 +49,7 @@ def test_asyncresult_set_then_get_returns_the_value_every_time() -> None:
         None,
     )
     assert [result.get(), result.get(), result.get_nowait(), result.get(block=False)] == [42] * 4
-    assert result.wait() is True
+    assert result.wait() == 42
     assert result.exc_info == ()
 
 
@@ -86,7 +86,7 @@ def test_asyncresult_wakes_getters_in_fifo_order_after_set_returns() -> None:
         "c waits",
         "set returned",
         "a got x",
-        "b ready True",
+        "b ready x",
         "c got x",
     ]
     assert_no_links(result)
@@ -118,6 +118,47 @@ def test_asyncresult_is_one_shot_and_keeps_the_first_exception() -> None:
     with pytest.raises(Boom) as info:
         result.get()
     assert info.value is first
+
+
+def test_asyncresult_wait_returns_the_value_as_gevent_does() -> None:
+    """Issue 15: code ported from gevent reads its result from ``wait()``."""
+    result: AsyncResult[str] = AsyncResult()
+    got: list[object] = []
+    spawn(lambda: got.append(result.wait()))
+    spawn(lambda: got.append(result.wait(timeout=5)))
+    run_until_blocked()
+    result.set("payload")
+    run_until_blocked()
+    assert got == ["payload", "payload"]
+    assert result.wait() == "payload"  # and at once, once ready
+    assert result.wait(0) == "payload"
+
+
+def test_asyncresult_wait_gives_none_on_timeout_and_for_an_exception_and_never_raises() -> None:
+    result: AsyncResult[int] = AsyncResult()
+    assert result.wait(timeout=0.01) is None
+    assert result.wait(0) is None
+    failed: AsyncResult[int] = AsyncResult()
+    waiting = spawn(failed.wait)
+    run_until_blocked()
+    failed.set_exception(Boom("kept"))
+    run_until_blocked()
+    assert waiting.get() is None  # woken, not raising
+    assert failed.wait() is None
+    assert failed.wait(timeout=1) is None
+    with pytest.raises(Boom, match="kept"):
+        failed.get()  # get() is where the exception comes out
+    stored_none: AsyncResult[None] = AsyncResult()
+    stored_none.set(None)
+    assert stored_none.wait() is None
+    assert stored_none.ready()  # how to tell it from a timeout
+    assert stored_none.successful()
+
+
+def test_asyncresult_wait_is_typed_as_the_value_or_none() -> None:
+    result: AsyncResult[int] = AsyncResult()
+    result.set(3)
+    assert_type(result.wait(), int | None)
 
 
 def test_asyncresult_second_set_does_not_wake_anyone_again() -> None:
@@ -152,7 +193,7 @@ def test_asyncresult_set_exception_is_raised_by_every_get_and_waiters() -> None:
     assert not result.successful()
     assert result.value is None
     assert result.exception is error
-    assert result.wait() is True  # wait never raises
+    assert result.wait() is None  # wait never raises: the value, which there is none of
     with pytest.raises(Boom):
         result.get_nowait()
 
@@ -251,7 +292,7 @@ def test_asyncresult_get_times_out_with_timeout_error_and_leaves_no_link() -> No
     with pytest.raises(TimeoutError, match=r"^the AsyncResult got no value within 0.01 seconds$"):
         result.get(timeout=0.01)
     assert_no_links(result)
-    assert result.wait(timeout=0.01) is False
+    assert result.wait(timeout=0.01) is None
     assert_no_links(result)
     result.set(3)
     assert result.get(timeout=0.01) == 3
@@ -267,7 +308,7 @@ def test_asyncresult_nonblocking_get_on_an_unset_result_raises_timeout_error() -
         result.get(block=False)
     with pytest.raises(TimeoutError):
         result.get(timeout=0)
-    assert result.wait(0) is False
+    assert result.wait(0) is None
     assert trace == []  # none of them yielded
     assert_no_links(result)
     sleep(0)
@@ -367,7 +408,7 @@ def test_asyncresult_is_a_link_target_of_a_task_that_returns() -> None:
 
 
 def test_asyncresult_is_a_link_target_of_a_task_that_fails(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     def fail() -> int:
         raise Boom("in the task")
@@ -375,7 +416,8 @@ def test_asyncresult_is_a_link_target_of_a_task_that_fails(
     result: AsyncResult[int] = AsyncResult()
     task = spawn(fail)
     task.rawlink(result)
-    assert result.wait() is True
+    assert result.wait() is None  # ready, holding an exception: wait does not raise it
+    assert result.ready()
     assert result.exception is task.exception
     lengths = []
     for _ in range(3):
@@ -383,7 +425,9 @@ def test_asyncresult_is_a_link_target_of_a_task_that_fails(
             result.get()
         lengths.append(len(tb_lines(info.value.__traceback__)))
     assert lengths == [lengths[0]] * 3
-    assert "Boom" in capsys.readouterr().err  # the hub reported the task's failure
+    # The hub reported the task's failure: on stderr, or through logging ("greensync.hub").
+    reported = capsys.readouterr().err + "".join(r.getMessage() for r in caplog.records)
+    assert "Boom" in reported
 
 
 def test_asyncresult_is_a_link_target_of_a_killed_task() -> None:

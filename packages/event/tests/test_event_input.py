@@ -65,12 +65,18 @@ def _get_nonblocking(result: AsyncResult[int], timeout: Any) -> object:
     return result.get(False, timeout)
 
 
+def _wait_for_value(result: AsyncResult[int], timeout: Any) -> object:
+    # AsyncResult.wait returns the value, as gevent's does: None when it timed out.
+    value = result.wait(timeout)
+    return "timed out" if value is None else value
+
+
 TIMED_CALLS: list[TimedCall] = [
     ("Event.wait", Event, Event.set, lambda ev, t: ev.wait(t)),
     ("Event.wait(timeout=)", Event, Event.set, lambda ev, t: ev.wait(timeout=t)),
     ("AsyncResult.get", AsyncResult, lambda r: r.set(1), lambda r, t: r.get(timeout=t)),
     ("AsyncResult.get(block=False)", AsyncResult, lambda r: r.set(1), _get_nonblocking),
-    ("AsyncResult.wait", AsyncResult, lambda r: r.set(1), lambda r, t: r.wait(t)),
+    ("AsyncResult.wait", AsyncResult, lambda r: r.set(1), _wait_for_value),
     ("ValueEvent.wait", ValueEvent, lambda v: v.send(1), lambda v, t: v.wait(t)),
     ("ValueEvent.wait(timeout=)", ValueEvent, lambda v: v.send(1), lambda v, t: v.wait(timeout=t)),
 ]

@@ -6,14 +6,17 @@ greenlets in many threads, fires racing timeouts) is in the contract suite.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from greensync.event import AsyncResult, Event, ValueEvent
 from greensync.hub import Linkable, iwait, sleep, spawn, wait
-from greensync.hub.testing import assert_no_links, run_until_blocked
+from greensync.hub.testing import assert_no_links, run_in_threads, run_until_blocked
 from greensync.hub.testing import existing_hub as _peek_hub
+
+T = TypeVar("T")
 
 
 class Boom(Exception):
@@ -47,7 +50,7 @@ def test_non_blocking_calls_create_no_hub(
         repr(ev)
 
         result: AsyncResult[int] = AsyncResult()
-        assert result.wait(0) is False
+        assert result.wait(0) is None
         for call in (result.get_nowait, lambda: result.get(block=False)):
             try:
                 call()
@@ -116,3 +119,69 @@ def test_wait_returns_what_was_ready_within_the_timeout_and_leaves_no_links() ->
     ev.set()
     assert wait(objects) == [ev, result, value]
     assert_no_links(ev, result, value)
+
+
+# -- one-shot across threads ---------------------------------------------------------------
+
+RACERS = 4
+OBJECTS = 20_000  # each racer runs through all of them, so the threads overlap for a while
+
+
+def _race(targets: list[T], attempt: Callable[[T, int], object]) -> list[list[int]]:
+    """Every racer thread calls ``attempt(target, index)`` on every target, in the same order,
+    all starting together; return, per target, the indexes whose attempt succeeded (did not
+    raise RuntimeError).  Threads switch every microsecond, so they meet inside the calls."""
+    wins: list[list[int]] = [[] for _ in targets]
+    running: list[int] = []
+
+    def racer(index: int) -> None:
+        running.append(index)
+        while len(running) < RACERS:
+            pass  # spin, holding the GIL in turns, until every racer runs: then all start
+        won = []
+        for position, target in enumerate(targets):
+            try:
+                attempt(target, index)
+            except RuntimeError:
+                continue
+            won.append(position)
+        for position in won:
+            wins[position].append(index)  # list.append: atomic
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        run_in_threads(racer, RACERS, timeout=120, what="one-shot race")
+    finally:
+        sys.setswitchinterval(previous)
+    return wins
+
+
+def test_racing_sets_of_one_asyncresult_from_many_threads_have_exactly_one_winner() -> None:
+    results: list[AsyncResult[int]] = [AsyncResult() for _ in range(OBJECTS)]
+
+    def attempt(result: AsyncResult[int], index: int) -> None:
+        if index % 2:
+            result.set(index)
+        else:
+            result.set_exception(Boom(index))
+
+    wins = _race(results, attempt)
+    assert sorted({len(won) for won in wins}) == [1]
+    for won, result in zip(wins, results, strict=True):
+        winner = won[0]
+        if winner % 2:
+            assert result.get() == winner  # the winner's outcome, kept
+        else:
+            assert result.exception is not None
+            assert result.exception.args == (winner,)
+
+
+def test_racing_sends_and_resets_of_valueevents_from_many_threads_have_one_winner() -> None:
+    events: list[ValueEvent[int]] = [ValueEvent() for _ in range(OBJECTS)]
+    wins = _race(events, lambda ev, index: ev.send(index))
+    assert sorted({len(won) for won in wins}) == [1]
+    assert [ev.poll() for ev in events] == [won[0] for won in wins]
+    wins = _race(events, lambda ev, index: ev.reset())
+    assert sorted({len(won) for won in wins}) == [1]  # one reset per send, the rest refused
+    assert not any(ev.ready() for ev in events)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, assert_type
 
@@ -414,3 +415,62 @@ def test_valueevent_is_generic() -> None:
     assert_type(ev.poll_exception(), BaseException | None)
     assert_type(ev.poll_exception(False), BaseException | bool)
     ValueEvent[int]().send()  # type: ignore[call-arg]  # only ValueEvent[None] may omit
+
+
+class _HookedLock:
+    """A line mutex that runs ``hook`` once, the next time it is taken, before taking it."""
+
+    def __init__(self, real: Any, hook: Callable[[], None]) -> None:
+        self.real = real
+        self.hook: Callable[[], None] | None = hook
+
+    def _run_hook(self) -> None:
+        hook, self.hook = self.hook, None
+        if hook is not None:
+            hook()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        self._run_hook()
+        return bool(self.real.acquire(blocking, timeout))
+
+    def release(self) -> None:
+        self.real.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def test_valueevent_waiter_woken_by_an_earlier_rounds_late_notify_waits_for_its_own_round() -> None:
+    """A send publishes its round, then notifies the line.  In between (here forced: the send
+    is held just before it takes the line's mutex), the event is reset and a new waiter joins
+    the line for the *new* round.  The old send's notify then wakes it: it must find its own
+    round unsent and wait on, not return the old round's value or nothing."""
+    ev: ValueEvent[int] = ValueEvent()
+    trace = Trace()
+    first = spawn(lambda: trace(f"first got {ev.wait()}"))
+    run_until_blocked()  # the line exists, with one waiter of round 1
+    line = ev.waitline
+    assert line is not None
+    later: list[Any] = []
+
+    def between() -> None:
+        # Round 1 is sent (published) but its waiters are not notified yet.
+        ev.reset()
+        later.append(spawn(lambda: trace(f"second got {ev.wait(timeout=30)}")))
+        sleep(0)  # the new waiter runs and parks in the line, on round 2
+
+    line.mutex = _HookedLock(line.mutex, between)  # type: ignore[assignment]
+    ev.send(1)  # publishes, runs `between`, then notifies everyone in the line
+    run_until_blocked()
+    assert trace == ["first got 1"]
+    assert not later[0].dead  # woken by round 1's notify, it waits on for round 2
+    assert ev.linkcount() == 1
+    ev.send(2)
+    run_until_blocked()
+    assert trace == ["first got 1", "second got 2"]
+    assert first.dead
+    assert later[0].dead
+    assert_no_links(ev)

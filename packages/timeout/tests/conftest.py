@@ -8,13 +8,14 @@ cannot import each other:
 * every timeout a test starts by hand (``start()``/``start_new()``) is closed when the test
   ends, so a test that fails before its own ``cancel()`` cannot leave a timer that fires in the
   next test;
-* ``Items`` and ``Flag`` are a hand-off line and a listener line written against the hub's
-  ``Linkable`` protocol, exactly as the real primitives are (this package may not import them);
+* ``Items`` and ``Flag`` are a hand-off line and a listener line built from the hub's public
+  parts (``Linkable``, ``WaitLine``), as any primitive is (this package may not import the
+  real ones, not even in its tests);
 * ``kind`` runs a test once per kind of hub-level wait a Timeout can interrupt (``WAIT_KINDS``);
 * ``reported`` records what the hub reports through ``handle_error`` (a Timeout that escapes a
   task is stored on the task and reported there);
-* ``timers`` and ``heap_size`` count the built-in hub's armed timers and heap entries (for
-  tests marked ``builtin_hub``).
+* ``timers`` records every timer and callback armed on this thread's hub (through its public
+  ``call_later``, ``call_at`` and ``run_callback``) and counts those still pending, on any hub.
 """
 
 from __future__ import annotations
@@ -22,17 +23,18 @@ from __future__ import annotations
 import os
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar, Generic, TypeVar
 
 import pytest
 
 from greensync.hub import (
+    NOTHING,
     TIMED_OUT,
-    Hub,
     Linkable,
     Task,
     Waiter,
+    WaitLine,
     check_timeout,
     get_hub,
     iwait,
@@ -78,81 +80,130 @@ def reported() -> Iterator[list[tuple[object, BaseException]]]:
     delattr(hub, "handle_error")
 
 
-def armed_timers() -> int:
-    """How many timers the built-in hub holds armed (not cancelled).  Built-in hub only."""
-    hub = get_hub()
-    assert isinstance(hub, Hub), f"{hub!r} is not the built-in hub"
-    return sum(1 for handle in hub._timers if handle.pending)
+class TimerSpy:
+    """Records the timers armed on one hub through its public methods; counts those pending.
 
+    It wraps ``call_later`` and ``call_at`` of the hub (an instance attribute shadows the
+    method), so it sees every timer a :class:`Timeout` arms -- and those of timed waits and
+    sleeps -- on the built-in hub and on the adapters alike, without reading the hub's heap.
+    A timer is pending until it fires or is cancelled (``TimerHandle.pending``); the spy
+    lets go of the others as it goes, so it holds no memory that grows with a long run.
+    """
 
-def timer_heap_size() -> int:
-    """How many entries (armed or cancelled) the built-in hub's timer heap holds."""
-    hub = get_hub()
-    assert isinstance(hub, Hub), f"{hub!r} is not the built-in hub"
-    return len(hub._timers)
+    _METHODS = ("call_later", "call_at")
+
+    def __init__(self, hub: Any) -> None:
+        self.handles: list[Any] = []
+        self.hub = hub
+        for name in self._METHODS:
+            original = getattr(hub, name)
+
+            def record(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                handle = _original(*args, **kwargs)
+                handles = self.handles
+                handles.append(handle)
+                if len(handles) > 1024:
+                    # Keep only the pending ones, so that a long run holds no memory here.
+                    handles[:] = [kept for kept in handles if kept.pending]
+                return handle
+
+            setattr(hub, name, record)
+
+    def __call__(self) -> int:
+        """How many of the timers armed since the spy was made are still pending."""
+        return sum(1 for handle in self.handles if handle.pending)
+
+    def close(self) -> None:
+        for name in self._METHODS:
+            delattr(self.hub, name)
 
 
 @pytest.fixture
-def timers() -> Callable[[], int]:
-    """``armed_timers``: for tests marked ``builtin_hub``."""
-    return armed_timers
-
-
-@pytest.fixture
-def heap_size() -> Callable[[], int]:
-    """``timer_heap_size``: for tests marked ``builtin_hub``."""
-    return timer_heap_size
+def timers() -> Iterator[TimerSpy]:
+    """A :class:`TimerSpy` on this thread's hub, from now to the end of the test."""
+    spy = TimerSpy(get_hub())
+    yield spy
+    spy.close()
 
 
 # -- primitives written against the waiter protocol -----------------------------------------
+
+
+class _ItemLine(WaitLine):
+    """The line of an :class:`Items`: an item handed to a getter that left comes back.
+
+    It holds the item deque and the give-back count itself, never the Items (no cycle).
+    """
+
+    __slots__ = ("items", "reclaimed")
+
+    def __init__(self, owner: object, items: deque[Any], reclaimed: list[int]) -> None:
+        super().__init__(owner)
+        self.items = items
+        self.reclaimed = reclaimed
+
+    def give_back(self, value: Any) -> None:
+        self.reclaimed[0] += 1  # under the mutex
+        if not self.handoff(value):
+            self.items.appendleft(value)
+            self.notify()
 
 
 class Items(Linkable, Generic[T]):
     """A hand-off line: ``get`` takes an item or parks; ``put`` hands an item to the first waiter.
 
     An item handed to a waiter that then left (a Timeout, a kill) goes to the next waiter, or
-    back to the front of the line: nothing is lost.
+    back to the front of the line: nothing is lost.  Simple on purpose: every step takes the
+    line's mutex (a real primitive keeps its uncontended paths out of it).
     """
 
-    __slots__ = ("items", "reclaimed")
+    __slots__ = ("_reclaimed", "items")
 
     def __init__(self, *items: T) -> None:
         super().__init__()
         self.items: deque[T] = deque(items)
-        self.reclaimed = 0  # how many handed items came back from waiters that left
+        self._reclaimed = [0]
+
+    @property
+    def reclaimed(self) -> int:
+        """How many handed items came back from waiters that left."""
+        return self._reclaimed[0]
 
     def __repr__(self) -> str:
-        return f"<Items {list(self.items)} waiters={self._waiter_count()}>"
+        return f"<Items {list(self.items)} waiters={self.linkcount()}>"
+
+    def make_waitline(self) -> WaitLine:
+        return _ItemLine(self, self.items, self._reclaimed)
 
     def ready(self) -> bool:
         return bool(self.items)
 
     def get(self, timeout: float | None = None) -> T:
         timeout = check_timeout(timeout)
-        with self._mutex:
-            if self.items:
-                return self.items.popleft()
-            link = self._enqueue_waiter()
-        value = self._park(link, timeout)
-        if value is TIMED_OUT:
-            raise TimeoutError(f"{self!r}: nothing within {timeout} seconds")
+        value = self._take()
+        if value is NOTHING:
+            value = self.get_waitline().park(timeout, self._take)
+            if value is TIMED_OUT:
+                raise TimeoutError(f"{self!r}: nothing within {timeout} seconds")
         return value  # type: ignore[no-any-return]
 
+    def _take(self) -> Any:
+        with self.get_waitline().mutex:
+            if self.items:
+                return self.items.popleft()
+        return NOTHING
+
     def put(self, item: T) -> None:
-        with self._mutex:
-            if self._handoff(item) is None:
+        line = self.get_waitline()
+        with line.mutex:
+            if not line.handoff(item):
                 self.items.append(item)
-                self._notify()
+                line.notify()
 
     def waiting(self) -> int:
-        with self._mutex:
-            return self._waiter_count()
-
-    def _reclaim(self, value: Any) -> None:
-        self.reclaimed += 1
-        if self._handoff(value) is None:
-            self.items.appendleft(value)
-            self._notify()
+        line = self.get_waitline()
+        with line.mutex:
+            return line.takers()
 
 
 class Flag(Linkable, Generic[T]):
@@ -173,17 +224,17 @@ class Flag(Linkable, Generic[T]):
 
     def wait(self, timeout: float | None = None) -> T:
         timeout = check_timeout(timeout)
-        with self._mutex:
-            link = None if self.is_set else self._enqueue_listener()
-        if link is not None and self._park(link, timeout) is TIMED_OUT:
+        if not self.is_set and not self.get_waitline().listen(timeout, self.ready):
             raise TimeoutError(f"{self!r}: not set within {timeout} seconds")
         return self.value  # type: ignore[return-value]
 
     def set(self, value: T) -> None:
-        with self._mutex:
-            self.value = value
-            self.is_set = True
-            self._notify()
+        self.value = value
+        self.is_set = True
+        line = self.waitline
+        if line:
+            with line.mutex:
+                line.notify()
 
 
 @pytest.fixture

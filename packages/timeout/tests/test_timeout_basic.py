@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import copy
+import gc
 import math
 import pickle
 import re
 import threading
+import weakref
 from typing import Any
 
 import greenlet
 import pytest
 
+import greensync.timeout
 from greensync.hub import LoopExit, Waiter, get_hub, sleep, spawn
 from greensync.hub.testing import Trace
 from greensync.hub.testing import existing_hub as _peek_hub
@@ -528,3 +531,38 @@ def test_calls_that_arm_nothing_do_not_create_a_hub() -> None:
     thread.start()
     thread.join()
     assert seen == [None]
+
+
+# -- weak references ---------------------------------------------------------------------------
+
+PUBLIC_CLASSES: list[type[Any]] = [
+    obj
+    for name in greensync.timeout.__all__
+    if isinstance(obj := getattr(greensync.timeout, name), type)
+]
+
+
+def test_the_public_classes_are_found() -> None:
+    assert [Timeout] == PUBLIC_CLASSES
+
+
+@pytest.mark.parametrize("cls", PUBLIC_CLASSES, ids=lambda cls: cls.__name__)
+def test_every_public_class_can_be_weakly_referenced_and_is_freed_once_done(
+    cls: type[Any],
+) -> None:
+    """Idle, and after it was started and cancelled, and after it fired: a weak reference
+    works and does not keep it alive (a cancelled timer lets go of it at once)."""
+    for how in ("idle", "cancelled", "fired"):
+        obj = cls(10) if how != "fired" else cls(0, False)
+        ref = weakref.ref(obj)
+        if how == "cancelled":
+            with obj:
+                pass
+        elif how == "fired":
+            with obj:
+                sleep(0)
+            sleep(0)  # the hub's loop holds the callback it ran last until its next turn
+        assert ref() is obj
+        del obj
+        gc.collect()
+        assert ref() is None, how

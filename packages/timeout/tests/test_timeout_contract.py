@@ -174,7 +174,9 @@ def test_nested_with_timeout_calls_each_keep_their_own_value(kind: Any) -> None:
 #: under the chaos scheduler each turn is shuffled):
 #: * fire-then-deliver: Timeout(0) fires first in the turn, the value is delivered after it;
 #: * deliver-then-fire: the value is handed over, then Timeout(0) fires before the wake-up ran;
-#: * wake-then-fire: a wake-up batch queued ahead of the Timeout(0) carries the value to it;
+#: * wake-then-fire: a wake-up batch queued ahead of the Timeout(0) carries the value to it
+#:   (on an adapter, which batches wake-ups; the built-in hub queues each wake-up when it is
+#:   handed, so there this is deliver-then-fire once more);
 #: * overdue-timer: the value is handed over while the timeout's timer is already overdue.
 ORDERS = ["fire-then-deliver", "deliver-then-fire", "wake-then-fire", "overdue-timer"]
 

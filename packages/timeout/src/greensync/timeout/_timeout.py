@@ -349,7 +349,9 @@ class Timeout(BaseException):
         Raises:
             RuntimeError: it is pending in another greenlet, or this is called inside the hub.
         """
-        # start(), inlined: this is the hot path.
+        # start(), inlined: this is the hot path.  Kept because it measures: delegating to
+        # start() cost ~40 ns (3-4%) more per `with Timeout(10): pass` (paired, in one
+        # process, 2026-12-05), one Python call and the `ref=` keyword on ref'd timers.
         if self._handle is not None:
             if self._owner is not getcurrent():
                 raise RuntimeError(f"{self!r} is pending in another greenlet")
