@@ -818,7 +818,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     show = sub.add_parser("show")
     show.add_argument("name", help="PATH:INDEX")
     args = parser.parse_args(argv)
-    return commands[args.command](args, load_settings(args.config))
+    try:
+        return commands[args.command](args, load_settings(args.config))
+    except KeyboardInterrupt as exc:
+        print(
+            f"\nmutants: interrupted ({exc or 'keyboard'}); nothing was left behind",
+            file=sys.stderr,
+        )
+        return 130
 
 
 if __name__ == "__main__":
