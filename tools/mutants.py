@@ -92,6 +92,7 @@ class Settings:
     timeout_factor: float
     timeout_slack: float
     clean_timeout: float
+    clean_attempts: int
     hypothesis_seed: int
     report: str
     modules: tuple[Module, ...]
@@ -117,6 +118,7 @@ def load_settings(path: Path) -> Settings:
         timeout_factor=float(run["timeout_factor"]),
         timeout_slack=float(run["timeout_slack"]),
         clean_timeout=float(run["clean_timeout"]),
+        clean_attempts=int(run.get("clean_attempts", 3)),
         hypothesis_seed=int(run["hypothesis_seed"]),
         report=str(run["report"]),
         modules=modules,
@@ -617,7 +619,13 @@ def _pytest(settings: Settings, module: Module, base: Path, limit: float) -> tup
         return "survived", seconds, last
     if code in (1, 2, 3):  # tests failed, collection failed (the module broke), internal error
         failed = [line for line in output.splitlines() if line.startswith(("FAILED", "ERROR"))]
-        return "killed", seconds, failed[0] if failed else last
+        detail = failed[0] if failed else last
+        # Name the test by its path in the repository, however pytest spelled it.
+        tests_dir = str(module.tests.relative_to(ROOT))
+        if tests_dir in detail:
+            head, _, tail = detail.partition(tests_dir)
+            detail = head.split(" ")[0] + " " + tests_dir + tail
+        return "killed", seconds, detail
     raise SystemExit(f"mutants: pytest exited with {code} for {module.tests}:\n{output[-3000:]}")
 
 
@@ -632,10 +640,18 @@ def run_module(
     """Run the clean suite once, then every chosen mutant; report the module's score."""
     base = workspace.make(module, f"{module.package}-clean", None)
     _check_shadowing(module, base)
-    status, clean_seconds, detail = _pytest(settings, module, base, settings.clean_timeout)
+    # A test that depends on timing can fail on a loaded machine: a clean run that fails is
+    # tried again before the module is given up on.
+    failures: list[str] = []
+    for _ in range(settings.clean_attempts):
+        status, clean_seconds, detail = _pytest(settings, module, base, settings.clean_timeout)
+        if status == "survived":
+            break
+        failures.append(detail)
+        print(f"  the clean run failed ({detail}); trying again", flush=True)
     workspace.remove(base)
     if status != "survived":
-        raise SystemExit(f"mutants: {module.tests} fail without any mutant ({detail})")
+        raise SystemExit(f"mutants: {module.tests} fail without any mutant: {failures}")
     limit = clean_seconds * settings.timeout_factor + settings.timeout_slack
     print(
         f"\n{module.path}: {len(chosen)} of {total} mutants; clean run {clean_seconds:.1f} s, "
@@ -661,6 +677,8 @@ def run_module(
             f"line {outcome.line:<4} {outcome.operator:<8} {outcome.description}",
             flush=True,
         )
+        if outcome.status != "survived":
+            print(f"{'':>20}{_short(outcome.detail, 110)}", flush=True)
 
     if jobs <= 1:  # in this thread, so that an interrupt stops the running suite at once
         for done, mutant in enumerate(chosen, start=1):
