@@ -617,6 +617,8 @@ def _pytest(settings: Settings, module: Module, base: Path, limit: float) -> tup
     code = process.returncode
     if code == 0:
         return "survived", seconds, last
+    if code < 0:  # the interpreter crashed (a mutant can make greenlet segfault)
+        return "killed", seconds, f"crashed with signal {-code}: {last}"
     if code in (1, 2, 3):  # tests failed, collection failed (the module broke), internal error
         failed = [line for line in output.splitlines() if line.startswith(("FAILED", "ERROR"))]
         detail = failed[0] if failed else last
