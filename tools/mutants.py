@@ -24,6 +24,7 @@ tree stays untouched whatever happens to the run.
 Usage::
 
     python tools/mutants.py run [--module PATH ...] [--per-module N] [--seed N] [--jobs N]
+    python tools/mutants.py run --only PATH:INDEX [--only PATH:INDEX ...]
     python tools/mutants.py list [--module PATH ...] [--all]
     python tools/mutants.py show PATH:INDEX
 
@@ -711,8 +712,21 @@ def _install_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
+def _only(names: Sequence[str], settings: Settings) -> dict[str, set[int]]:
+    """``PATH:INDEX`` names, by module path."""
+    chosen: dict[str, set[int]] = {}
+    known = {m.path for m in settings.modules}
+    for name in names:
+        path, _, index = name.rpartition(":")
+        if path not in known or not index.isdigit():
+            raise SystemExit(f"mutants: no mutant {name!r} (PATH:INDEX, PATH from the config)")
+        chosen.setdefault(path, set()).add(int(index))
+    return chosen
+
+
 def command_run(args: argparse.Namespace, settings: Settings) -> int:
-    modules = _selected(args, settings)
+    only = _only(args.only, settings)
+    modules = [m for m in _selected(args, settings) if not only or m.path in only]
     per_module = settings.per_module if args.per_module is None else args.per_module
     seed = settings.seed if args.seed is None else args.seed
     _install_sigterm()
@@ -722,7 +736,10 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         for module in modules:
             everything = enumerate_mutants(module)
-            chosen = sample(module, everything, per_module, seed)
+            if only:
+                chosen = [m for m in everything if m.index in only[module.path]]
+            else:
+                chosen = sample(module, everything, per_module, seed)
             reports.append(
                 run_module(settings, module, chosen, len(everything), args.jobs, workspace)
             )
@@ -738,6 +755,8 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"\n{_summary(reports)}")
     print(f"\nseed {seed}, {per_module or 'all'} mutants per module, {elapsed / 60:.1f} min")
     report_path = ROOT / settings.report
+    if only:  # a partial run must not replace the report of a full one
+        report_path = report_path.with_name(f"{report_path.stem}-only{report_path.suffix}")
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(
         json.dumps(
@@ -767,7 +786,9 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(f"report: {report_path.relative_to(ROOT)}")
     below = [r.path for r in reports if not r.passed]
-    if below and not args.no_floor:
+    if only:
+        print("(named mutants only: the floors do not apply)")
+    elif below and not args.no_floor:
         print(f"\nbelow the recorded floor: {', '.join(below)}", file=sys.stderr)
         return 1
     return 0
@@ -833,6 +854,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name == "run":
             p.add_argument("--jobs", type=int, default=1, help="mutants run at once (default 1)")
             p.add_argument("--no-floor", action="store_true", help="report, never fail")
+            p.add_argument(
+                "--only", action="append", default=[], metavar="PATH:INDEX", help="these mutants"
+            )
         else:
             p.add_argument("--all", action="store_true", help="every mutant, not the sample")
     show = sub.add_parser("show")
