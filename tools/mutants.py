@@ -629,6 +629,9 @@ def _pytest(settings: Settings, module: Module, base: Path, limit: float) -> tup
             head, _, tail = detail.partition(tests_dir)
             detail = head.split(" ")[0] + " " + tests_dir + tail
         return "killed", seconds, detail
+    if str(base) in output:  # 4: a conftest could not import the mutated module
+        errors = [line for line in output.splitlines() if line.startswith("E ")]
+        return "killed", seconds, f"broke an import: {errors[-1] if errors else last}"
     raise SystemExit(f"mutants: pytest exited with {code} for {module.tests}:\n{output[-3000:]}")
 
 
