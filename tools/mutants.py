@@ -65,6 +65,8 @@ class Module:
 
     path: str
     floor: float
+    #: The score recorded before the wait-line rewrite, shown beside each new score.
+    before: float | None = None
     #: Functions whose bodies are not mutated (by name, at any depth).
     skip_functions: tuple[str, ...] = ()
 
@@ -108,6 +110,7 @@ def load_settings(path: Path) -> Settings:
         Module(
             path=entry["path"],
             floor=float(entry["floor"]),
+            before=float(entry["before"]) if "before" in entry else None,
             skip_functions=tuple(entry.get("skip_functions", default_skip)),
         )
         for entry in data["module"]
@@ -501,6 +504,7 @@ class ModuleReport:
     path: str
     total: int
     floor: float
+    before: float | None
     clean_seconds: float
     outcomes: list[Outcome] = field(default_factory=list)
 
@@ -664,7 +668,7 @@ def run_module(
         f"limit {limit:.0f} s per mutant",
         flush=True,
     )
-    report = ModuleReport(module.path, total, module.floor, clean_seconds)
+    report = ModuleReport(module.path, total, module.floor, module.before, clean_seconds)
 
     def one(mutant: Mutant) -> Outcome:
         mbase = workspace.make(module, f"{module.package}-{mutant.index}", mutant)
@@ -697,13 +701,17 @@ def run_module(
 
 
 def _summary(reports: list[ModuleReport]) -> str:
-    rows = [f"{'module':<52} {'sample':>11} {'killed':>6} {'timeout':>7} {'score':>7} {'floor':>6}"]
+    rows = [
+        f"{'module':<52} {'sample':>11} {'killed':>6} {'timeout':>7} {'score':>7} {'before':>7} "
+        f"{'floor':>6}"
+    ]
     for r in reports:
         timeouts = sum(1 for o in r.outcomes if o.status == "timeout")
         flag = "" if r.passed else "  BELOW THE FLOOR"
+        before = "-" if r.before is None else f"{r.before:.1%}"
         rows.append(
             f"{r.path:<52} {len(r.outcomes):>4} of {r.total:<4} {r.killed:>6} {timeouts:>7} "
-            f"{r.score:>7.1%} {r.floor:>6.0%}{flag}"
+            f"{r.score:>7.1%} {before:>7} {r.floor:>6.1%}{flag}"
         )
     return "\n".join(rows)
 
@@ -776,6 +784,7 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
                         "killed": r.killed,
                         "score": round(r.score, 4),
                         "floor": r.floor,
+                        "before": r.before,
                         "clean_seconds": round(r.clean_seconds, 1),
                         "outcomes": [asdict(o) for o in r.outcomes],
                     }
