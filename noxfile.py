@@ -302,6 +302,21 @@ def stress(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHONS[0])
+def mutants(session: nox.Session) -> None:
+    """Mutation testing of the hot-path modules listed in tools/mutants.toml (tens of minutes).
+
+    Not part of the default sessions.  Each sampled mutant of a module runs against that
+    module's own package's tests; a module whose score falls below its recorded floor fails
+    the session.  Options of ``tools/mutants.py run`` go after ``--`` (``--module PATH``,
+    ``--per-module N``, ``--seed N``, ``--jobs N``, ``--no-floor``); ``python
+    tools/mutants.py list`` and ``show`` inspect the mutants without running them.
+    """
+    session.install(*TEST_DEPS)
+    session.install(*[arg for name in PACKAGES for arg in ("-e", f"packages/{name}")])
+    session.run("python", str(ROOT / "tools" / "mutants.py"), "run", *session.posargs)
+
+
+@nox.session(python=PYTHONS[0])
 def demo(session: nox.Session) -> None:
     """Run every example in examples/, printing what happened."""
     session.install(*{dep for deps in ADAPTERS.values() for dep in deps})
