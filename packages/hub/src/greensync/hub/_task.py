@@ -432,14 +432,22 @@ class iwait(Generic[L]):
         if not arrived:
             deadline = self._deadline
             remaining = None if deadline is None else max(0.0, deadline - get_hub().time())
-            if remaining == 0.0 or not collector.line.listen(remaining, arrived.__len__):
+            try:
+                woken = remaining != 0.0 and collector.line.listen(remaining, arrived.__len__)
+            except BaseException:
+                self.close()  # a Timeout, a kill: stop watching before it propagates
+                raise
+            if not woken:
                 self.close()
                 raise StopIteration
         self._count -= 1
         obj = arrived.popleft()
         linked = self._linked
-        if linked and obj in linked:
-            linked.remove(obj)
+        if linked:
+            for index, watched in enumerate(linked):
+                if watched is obj:
+                    del linked[index]
+                    break
         return obj  # type: ignore[no-any-return]
 
     def _start(self) -> None:

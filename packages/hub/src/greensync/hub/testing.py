@@ -6,9 +6,13 @@ isolated test run must still find these, so they ship with the hub as library co
 
 from __future__ import annotations
 
+import gc
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar, final
+from types import CodeType, FrameType
+from typing import Any, NamedTuple, TypeVar, final
 
 from ._chaos import ChaosHub
 from ._current import _install, _peek_hub, _resolve, get_hub
@@ -25,6 +29,7 @@ __all__ = [
     "assert_no_links",
     "chaos",
     "existing_hub",
+    "hub_calls",
     "pending_callbacks",
     "run_in_threads",
     "run_until_blocked",
@@ -273,3 +278,90 @@ class Permits(Linkable):
         if not line.handoff(permit):
             self.count += 1
             line.notify()
+
+
+class HubCalls(NamedTuple):
+    """What :func:`hub_calls` saw: the hub functions entered, hubs made, and the result."""
+
+    calls: list[str]
+    created: list[HubBase]
+    value: Any
+
+
+class _HubSpy:
+    """A profile function recording every function of ``greensync.hub`` entered in a thread."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self._in_hub: dict[CodeType, bool] = {}
+        self._active = True
+
+    def profile(self, frame: FrameType, event: str, arg: object) -> None:
+        if event != "call" or not self._active:
+            return
+        code = frame.f_code
+        in_hub = self._in_hub.get(code)
+        if in_hub is None:
+            path = os.path.normcase(os.path.realpath(code.co_filename))
+            in_hub = self._in_hub[code] = path.startswith(_HUB_DIR)
+        if in_hub:
+            self.calls.append(code.co_qualname)
+
+    def summary(self, limit: int = 12) -> str:
+        distinct = list(dict.fromkeys(self.calls))
+        more = f" and {len(distinct) - limit} more" if len(distinct) > limit else ""
+        return f"{distinct[:limit]}{more}"
+
+
+_HUB_DIR = os.path.normcase(os.path.dirname(os.path.realpath(__file__))) + os.sep
+
+
+def _live_hubs() -> list[HubBase]:
+    return [obj for obj in gc.get_objects() if isinstance(obj, HubBase)]
+
+
+def hub_calls(operation: Callable[[], T], bound: float = 5.0) -> HubCalls:
+    """Run ``operation()`` in a new OS thread (which has no hub) and watch it enter the hub.
+
+    For tests of DESIGN's rules 5 and 10 -- an operation that does not wait makes no call into
+    the hub or its wait lines and creates no hub.  A profiler records every Python function
+    entered whose code lives in the ``greensync.hub`` package (by where the code lives, not by
+    name, so it holds whatever the hub's internals become).
+
+    Returns:
+        The qualified names of the hub functions entered, in order; the hubs that exist now
+        and did not before; and what ``operation`` returned.
+
+    Raises:
+        AssertionError: the operation did not return within ``bound`` seconds (it parked),
+            naming the hub functions it called.
+        BaseException: whatever ``operation`` raised.
+    """
+    spy = _HubSpy()
+    outcome: list[tuple[bool, object]] = []
+    created: list[HubBase] = []
+
+    def body() -> None:
+        before = _live_hubs()
+        gc.disable()  # no finalizer of an unrelated object may run inside the window
+        sys.setprofile(spy.profile)
+        try:
+            outcome.append((True, operation()))
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
+            outcome.append((False, exc))
+        finally:
+            sys.setprofile(None)
+            gc.enable()
+        created.extend(hub for hub in _live_hubs() if not any(hub is old for old in before))
+
+    thread = threading.Thread(target=body, name="greensync-hub-calls", daemon=True)
+    thread.start()
+    thread.join(bound)
+    if thread.is_alive():
+        spy._active = False
+        raise AssertionError(f"the operation blocked, after calling into the hub: {spy.summary()}")
+    ok, value = outcome[0]
+    if not ok:
+        assert isinstance(value, BaseException)
+        raise value
+    return HubCalls(spy.calls, created, value)
