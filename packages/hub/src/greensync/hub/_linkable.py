@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar, final
 
 from ._loop import _Throw, check_timeout
-from ._waitline import WaitLine, lazy_waitline
+from ._waitline import _CREATE, WaitLine
 
 __all__ = ["Linkable", "Waiter"]
 
@@ -59,7 +59,12 @@ class Linkable(ABC):
         """Return :attr:`waitline`, making it on first need (safe from any thread)."""
         line = self.waitline
         if line is None:
-            line = lazy_waitline(self, "waitline", self.make_waitline)
+            # lazy_waitline(), inlined: a fresh AsyncResult per message makes one per wait.
+            new = self.make_waitline()
+            with _CREATE:
+                line = self.waitline
+                if line is None:
+                    line = self.waitline = new
         return line
 
     def rawlink(self, callback: Callable[[Any], object]) -> None:

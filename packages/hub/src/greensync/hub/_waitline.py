@@ -129,12 +129,12 @@ NOTHING: Any = _Marker("NOTHING")
 _CREATE = Lock()
 
 
+_weakref = weakref.ref
+
+
 def _ref(owner: object) -> Callable[[], Any]:
-    """A weak reference to ``owner`` where it allows one: the line must not keep it alive."""
-    try:
-        return weakref.ref(owner)
-    except TypeError:
-        return lambda: owner
+    """A reference to an ``owner`` that cannot be weakly referenced (it then lives as long)."""
+    return lambda: owner
 
 
 class WaitLine(deque[Record]):
@@ -178,14 +178,21 @@ class WaitLine(deque[Record]):
     __hash__ = object.__hash__  # type: ignore[assignment]
 
     def __init__(self, owner: object = None, mutex: Lock | None = None) -> None:
-        super().__init__()
+        # deque.__init__ is not called: a new deque is already empty and unbounded, and a line
+        # is made on the first wait of many primitives (a fresh AsyncResult per message).
         #: Guards the records; hold it around :meth:`handoff`, :meth:`notify` and friends.
         #: Lines that must change together (a primitive with two lines whose ``give_back``
         #: serves the other) share one by passing ``mutex=first.mutex``.
         self.mutex = Lock() if mutex is None else mutex
         self._dead = 0  # records still in the deque whose waiter has left
         self._nlisten = 0  # live listeners in the deque
-        self._owner = None if owner is None else _ref(owner)
+        if owner is None:
+            self._owner: Callable[[], Any] | None = None
+        else:
+            try:
+                self._owner = _weakref(owner)
+            except TypeError:
+                self._owner = _ref(owner)
 
     def __repr__(self) -> str:
         return f"<WaitLine takers={self.takers()} listeners={self._nlisten}>"
@@ -421,17 +428,36 @@ class WaitLine(deque[Record]):
         ident = _get_ident()
         fast: HubBase | None = None  # this thread's built-in hub, once met
         ready_append: Callable[[list[Any]], object] | None = None
+        popleft = self.popleft
+        # The usual case: nobody but listeners waits (a primitive becomes ready when no taker
+        # waits for it), so every record leaves the line and none needs looking at twice.
+        only_listeners = len(self) - self._dead == self._nlisten
         for _ in range(len(self)):
-            record = self[0]
-            if record[STATE] != WAITING:
-                self.popleft()
-                self._dead -= 1
-                continue
-            if not record[LISTENS]:
-                self.rotate(-1)  # a taker: keep it, in order, without ever emptying the line
-                continue
-            self.popleft()
+            if only_listeners:
+                record = popleft()
+                if record[STATE] != WAITING:
+                    continue
+            else:
+                record = self[0]
+                if record[STATE] != WAITING:
+                    popleft()
+                    self._dead -= 1
+                    continue
+                if not record[LISTENS]:
+                    self.rotate(-1)  # a taker: keep it, in order, never emptying the line
+                    continue
+                popleft()
             waker = record[WAKER]
+            glet = record[WHO]
+            if glet is not None and waker is fast:
+                # A greenlet of this thread's built-in hub (most listeners): queue its switch
+                # straight onto the ready queue, as Hub._wake would, without the call.
+                record[STATE] = HANDED
+                record[VALUE] = True
+                item = record[QUEUED] = [_greenlet_switch, (glet, True)]
+                ready_append(item)  # type: ignore[misc]
+                woken += 1
+                continue
             if waker.closed:
                 record[STATE] = DONE
                 record[WHO] = None
@@ -439,21 +465,20 @@ class WaitLine(deque[Record]):
             record[STATE] = HANDED
             record[VALUE] = True
             woken += 1
-            glet = record[WHO]
-            if glet is not None:
-                # Most listeners are greenlets of this thread's built-in hub: queue their
-                # switches straight onto its ready queue (what Hub._wake does, without a call).
-                if waker is fast:
-                    item = record[QUEUED] = [_greenlet_switch, (glet, True)]
-                    ready_append(item)  # type: ignore[misc]
-                    continue
-                if fast is None and waker.__class__ is Hub and waker._thread_ident == ident:
-                    fast = waker
-                    ready_append = waker._ready.append
-                    item = record[QUEUED] = [_greenlet_switch, (glet, True)]
-                    ready_append(item)
-                    continue
+            if (
+                glet is not None
+                and fast is None
+                and waker.__class__ is Hub
+                and waker._thread_ident == ident
+            ):
+                fast = waker
+                ready_append = waker._ready.append
+                item = record[QUEUED] = [_greenlet_switch, (glet, True)]
+                ready_append(item)
+                continue
             waker._wake(record)
+        if only_listeners:
+            self._dead = 0
         self._nlisten = 0
         return woken
 
@@ -810,11 +835,13 @@ def lazy_waitline(obj: Any, attribute: str, make: Callable[[], WaitLine]) -> Wai
     """Return ``obj.<attribute>``, first setting it to ``make()`` if it is None (thread-safe).
 
     Lines are made on first need so that a primitive nobody waits on stays small; two threads
-    that both need one at once must end up with the same line.
+    that both need one at once must end up with the same line (a line made in a lost race is
+    dropped unused).
     """
+    new = make()
     with _CREATE:
         line: WaitLine | None = getattr(obj, attribute)
         if line is None:
-            line = make()
+            line = new
             setattr(obj, attribute, line)
         return line
