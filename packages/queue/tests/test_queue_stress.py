@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from greensync.hub import Linkable, Task, joinall, spawn
+from greensync.hub import Task, joinall, spawn
 from greensync.hub.testing import assert_no_links, run_in_threads, run_until_blocked
 from greensync.queue import (
     Channel,
@@ -244,16 +244,22 @@ def test_a_million_waits_that_time_out_leave_no_waiter_and_no_memory_behind(
 def test_error_messages_of_timed_out_waits_do_not_count_the_waiters(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Counting walks the wait line: doing it in every message made n simultaneous timeouts
-    # cost O(n**2) (16,000 getters: 7 s instead of 0.5 s).
+    # Counting can walk the waiters (a channel's putters): doing it in every message made n
+    # simultaneous timeouts cost O(n**2) (16,000 getters: 7 s instead of 0.5 s).  Messages
+    # describe the queue without its counts; the repr, which has them, is never built.
     counted = Counter[str]()
-    original = Linkable._waiter_count
 
-    def counting(self: Linkable) -> int:
-        counted[type(self).__name__] += 1
-        return original(self)
+    def spy(cls: type[Any]) -> None:
+        original: Callable[[Any], str] = cls.__dict__["__repr__"]
 
-    monkeypatch.setattr(Linkable, "_waiter_count", counting)
+        def counting(self: Any) -> str:
+            counted[type(self).__name__] += 1
+            return original(self)
+
+        monkeypatch.setattr(cls, "__repr__", counting)
+
+    spy(SimpleQueue)
+    spy(Channel)
     for make in LEAK_MAKERS.values():
         time_out_many(make, 400, waiters=200, check=False)
     assert counted == Counter(), counted
@@ -313,9 +319,16 @@ def test_storms_of_kills_at_hand_off_lose_nothing_and_hold_nothing(kind: str, sc
         assert all(task.ready() for task in getters + putters)
         got.extend(q.get_nowait() for _ in range(q.qsize()))  # items given back by the killed
         settled(q)
-    # Every item whose put returned was got exactly once; no other item was.
-    assert sorted(got) == sorted(put_ok)
-    assert len(set(got)) == len(got)
+    assert len(set(got)) == len(got)  # nothing twice
+    if isinstance(q, Channel):
+        # Every item whose put returned was got; so were some items of putters killed in the
+        # turn a getter took their item (gevent's semantics: see the channel's race tests),
+        # and of no other putter.
+        assert set(put_ok) <= set(got)
+        assert set(got) <= set(range(next_item))
+    else:
+        # Every item whose put returned was got exactly once; no other item was.
+        assert sorted(got) == sorted(put_ok)
     if isinstance(q, Queue):
         assert q.unfinished_tasks == len(put_ok)
     print(f"\n[kills] {kind} {scale}: {rounds} rounds, {kills} kills, {len(put_ok)} items put")
