@@ -1010,6 +1010,10 @@ class SimpleQueue(Linkable, Generic[T]):
         room = self._room
         if count and room is not None:
             add_units(room, count)
+            if self._owed:  # pay what is owed (no putter is served: they get SHUT)
+                with self._get_putters().mutex:
+                    while self._owed and take_unit(room):
+                        self._owed -= 1
         return count
 
     def _is_empty_locked(self) -> bool:
