@@ -64,6 +64,7 @@ from ._common import (
     GetLine,
     PutLine,
     ShutDown,
+    _Marker,
     add_units,
     check_maxsize,
     take_unit,
@@ -93,6 +94,9 @@ class _Empty:
 
 
 _EMPTY: Any = _Empty()
+
+#: A shut-down queue's put side of room: falsy, so every put takes the slow path and raises.
+_CLOSED: Any = ()
 
 
 class _Raised:
@@ -179,6 +183,7 @@ class SimpleQueue(Linkable, Generic[T]):
         "_shutdown",
         "_take",
         "_tasks",
+        "_units",
         "queue",
     )
 
@@ -186,7 +191,8 @@ class SimpleQueue(Linkable, Generic[T]):
     #: a subclass with hooks.
     queue: Any
     _take: Callable[[], T]
-    _room: list[Any] | None
+    _room: list[Any] | tuple[()] | None
+    _units: list[Any] | None
     _putters: PutLine | None
     _joiners: WaitLine | None
     _tasks: list[None] | None
@@ -210,14 +216,18 @@ class SimpleQueue(Linkable, Generic[T]):
             cls._hooked = True
             for name, function in _HOOKED_ENGINE.items():
                 # A method the subclass wrote itself stays its own.
-                if getattr(cls, name) is getattr(base, name):
+                if getattr(cls, name, None) is getattr(base, name, None):
                     setattr(cls, name, function)
 
     def __init__(self, maxsize: int | None = 0) -> None:
         size = check_maxsize(maxsize)
         super().__init__()
         self._maxsize = size
+        # The put side of room: None while unbounded, the list of units while bounded, and
+        # _CLOSED (falsy) once shut down -- one attribute for the fast path to test.  The get
+        # side: the list of units (None while unbounded), where gets give units back.
         self._room = None
+        self._units = None
         self._owed = 0  # units of room owed, paid by the next gets (under the putters' mutex)
         self._reserved = 0  # room handed to putters that have not stored yet (same mutex)
         self._claimed = 0  # items reserved for parked getters (hooked engine, under _lock)
@@ -232,9 +242,9 @@ class SimpleQueue(Linkable, Generic[T]):
             # One lock for the container and both lines: the getters' line mutex.
             self._lock = self.get_waitline().mutex
         elif size:
-            room: list[Any] = []
-            add_units(room, size)
-            self._room = room
+            units: list[Any] = []
+            add_units(units, size)
+            self._room = self._units = units
 
     # -- the standard library's hooks -------------------------------------------------------
 
@@ -343,8 +353,8 @@ class SimpleQueue(Linkable, Generic[T]):
 
         Room already handed to a parked putter counts as taken.
         """
-        room = self._room
-        return room is not None and (not room or self._owed > 0)
+        units = self._units
+        return units is not None and (not units or self._owed > 0)
 
     def ready(self) -> bool:
         """Return True if a get would not block: an item is there, or the queue is shut down."""
@@ -413,17 +423,21 @@ class SimpleQueue(Linkable, Generic[T]):
                 self._resize_locked(putters, old, new)
 
     def _resize_locked(self, putters: PutLine, old: int, new: int) -> None:
-        room = self._room
+        room = self._units
         if not new:
             # A put racing this in another thread may still take a unit of the old list;
             # unbounded, nobody gives one back.
-            self._room = None
+            self._units = None
+            if not self._shutdown:
+                self._room = None
             self._owed = 0
         elif room is None:
             # Bounded from now on.  The list is in place before the size is read, so only a
             # put that had already found the queue unbounded can add an item unaccounted.
             room = []
-            self._room = room
+            self._units = room
+            if not self._shutdown:
+                self._room = room
             free = new - len(self.queue) - self._reserved
             if free > 0:
                 add_units(room, free)
@@ -472,29 +486,25 @@ class SimpleQueue(Linkable, Generic[T]):
         """
         if timeout is not None:
             timeout = check_timeout(timeout)
-        if self._shutdown:
-            raise ShutDown(f"cannot put into {self._brief()}: it was shut down")
-        if not self.waitline:
-            room = self._room
-            if room is not None:
-                if not room:
-                    self._put_slow(item, block, timeout)
-                    return
-                try:
-                    unit = room.pop()
-                except IndexError:
-                    self._put_slow(item, block, timeout)
-                    return
-                if unit is not None:
-                    self._split(room, unit)
-            tasks = self._tasks
-            if tasks is not None:
-                tasks.append(None)
-            self.queue.append(item)
-            if self.waitline:
-                self._serve_getters()
-            return
-        self._put_slow(item, block, timeout)
+        room = self._room
+        if room is not None:
+            # Bounded (a list of units) or shut down (falsy): claim a unit, or the slow path.
+            if not room:
+                self._put_slow(item, block, timeout)
+                return
+            try:
+                unit = room.pop()
+            except IndexError:
+                self._put_slow(item, block, timeout)
+                return
+            if unit is not None:
+                self._split(room, unit)
+        tasks = self._tasks
+        if tasks is not None:
+            tasks.append(None)  # before the item can be got and its task_done called
+        self.queue.append(item)
+        if self.waitline:  # after the item went in: whoever joined since finds it, or is served
+            self._serve_getters()
 
     def put_nowait(self, item: T) -> None:
         """Put ``item`` if there is room, without waiting.
@@ -504,29 +514,25 @@ class SimpleQueue(Linkable, Generic[T]):
             ShutDown: the queue was shut down.
         """
         # put(item, False), inlined: measured a call cheaper on the path the bulk use takes.
-        if self._shutdown:
-            raise ShutDown(f"cannot put into {self._brief()}: it was shut down")
-        if not self.waitline:
-            room = self._room
-            if room is not None:
-                if not room:
-                    self._put_slow(item, False, None)
-                    return
-                try:
-                    unit = room.pop()
-                except IndexError:
-                    self._put_slow(item, False, None)
-                    return
-                if unit is not None:
-                    self._split(room, unit)
-            tasks = self._tasks
-            if tasks is not None:
-                tasks.append(None)
-            self.queue.append(item)
-            if self.waitline:
-                self._serve_getters()
-            return
-        self._put_slow(item, False, None)
+        room = self._room
+        if room is not None:
+            # Bounded (a list of units) or shut down (falsy): claim a unit, or the slow path.
+            if not room:
+                self._put_slow(item, False, None)
+                return
+            try:
+                unit = room.pop()
+            except IndexError:
+                self._put_slow(item, False, None)
+                return
+            if unit is not None:
+                self._split(room, unit)
+        tasks = self._tasks
+        if tasks is not None:
+            tasks.append(None)  # before the item can be got and its task_done called
+        self.queue.append(item)
+        if self.waitline:  # after the item went in: whoever joined since finds it, or is served
+            self._serve_getters()
 
     async def async_put(self, item: T, timeout: float | None = None) -> None:
         """Put ``item`` into the queue from an asyncio task, waiting for room if it is full.
@@ -576,7 +582,7 @@ class SimpleQueue(Linkable, Generic[T]):
             raise ShutDown(f"cannot put into {self._brief()}: it was shut down")
         if self._hand_to_getter(item):
             return True
-        room = self._room
+        room = self._units
         if room is not None:
             if not take_unit(room):
                 return False
@@ -616,7 +622,7 @@ class SimpleQueue(Linkable, Generic[T]):
         """A parked putter's retry: claim room if there is some (or see the shutdown)."""
         if self._shutdown:
             return SHUT
-        room = self._room
+        room = self._units
         if room is None:
             return OWN_ROOM
         if take_unit(room):
@@ -647,7 +653,7 @@ class SimpleQueue(Linkable, Generic[T]):
 
     def _unit_back(self) -> None:
         """A unit of room is free again: back to the list, or to the first parked putter."""
-        room = self._room
+        room = self._units
         if room is not None:
             room.append(None)
             if self._putters or self._owed:
@@ -665,7 +671,7 @@ class SimpleQueue(Linkable, Generic[T]):
 
     def _serve_putters(self, putters: PutLine) -> None:
         """Hand free room to parked putters, first come first served.  Hold their mutex."""
-        room = self._room
+        room = self._units
         if room is None:
             while putters.handoff(ROOM):
                 self._reserved += 1
@@ -688,7 +694,7 @@ class SimpleQueue(Linkable, Generic[T]):
         if line.handoff(ROOM):
             return
         self._reserved -= 1
-        room = self._room
+        room = self._units
         if room is not None:
             if self._owed:
                 self._owed -= 1
@@ -723,13 +729,24 @@ class SimpleQueue(Linkable, Generic[T]):
             except IndexError:
                 pass
             else:
-                room = self._room
+                room = self._units
                 if room is not None:
                     room.append(None)
                     if self._putters or self._owed:
                         self._room_freed()
                 return item
-        return self._get_slow(block, timeout)
+        if not block or timeout == 0:
+            return self._get_slow(False, timeout)
+        # Wait.  The line's retry, once this getter is in it, takes an item that came
+        # meanwhile (or sees the shutdown): no need to try again before joining.
+        line = self.waitline
+        if line is None:
+            line = self.get_waitline()
+        value = line.park(timeout, self._retry_get)
+        cls = value.__class__
+        if cls is _Marker or cls is _Raised or value is TIMED_OUT:
+            return self._got(value, timeout)
+        return value  # type: ignore[no-any-return]
 
     def get_nowait(self) -> T:
         """Remove and return the next item without waiting.
@@ -745,7 +762,7 @@ class SimpleQueue(Linkable, Generic[T]):
             except IndexError:
                 pass
             else:
-                room = self._room
+                room = self._units
                 if room is not None:
                     room.append(None)
                     if self._putters or self._owed:
@@ -776,12 +793,17 @@ class SimpleQueue(Linkable, Generic[T]):
         return self._got(value, timeout)
 
     def _get_slow(self, block: bool, timeout: float | None) -> T:
-        value = self._retry_get()
-        if value is NOTHING:
-            if not block or timeout == 0:
+        if not block or timeout == 0:
+            value = self._retry_get()
+            if value is NOTHING:
                 raise Empty(f"{self._brief()} is empty")
-            value = self.get_waitline().park(timeout, self._retry_get)
-        return self._got(value, timeout)
+            return self._got(value, timeout)
+        # The line's retry, once this getter is in it, takes an item that came meanwhile
+        # (or sees the shutdown): no need to try before joining.
+        line = self.waitline
+        if line is None:
+            line = self.get_waitline()
+        return self._got(line.park(timeout, self._retry_get), timeout)
 
     def _retry_get(self) -> Any:
         """Take an item if there is one (boxed), else ``SHUT`` or ``NOTHING``.
@@ -806,11 +828,15 @@ class SimpleQueue(Linkable, Generic[T]):
             raise Empty(f"{self._brief()} stayed empty for {timeout} seconds")
         if value is SHUT:
             raise ShutDown(f"{self._brief()} was shut down and is empty")
+        if value is TIMED_OUT_ITEM:
+            return TIMED_OUT  # type: ignore[no-any-return]
+        if value is NOTHING_ITEM:
+            return NOTHING  # type: ignore[no-any-return]
         if value is CLAIM:
             return self._take_claimed()
         if value.__class__ is _Raised:
             raise value.exc
-        return _unbox(value)  # type: ignore[no-any-return]
+        return value  # type: ignore[no-any-return]
 
     def _take_claimed(self) -> T:  # pragma: no cover - the hooked engine's
         raise AssertionError("only a queue with subclass hooks hands out claims")
@@ -820,30 +846,38 @@ class SimpleQueue(Linkable, Generic[T]):
         line = self.waitline
         if line is None:
             return
+        items = self.queue
         freed = 0
         with line.mutex:
-            items = self.queue
-            while items and line.takers():
+            # Hand items to getters while both last.  A hand-off that finds no getter (only
+            # listeners, or records of getters that left, which it drops) hands nothing, and
+            # the item goes back where it was: cheaper than counting the getters first.
+            while items:
                 try:
                     item = self._take()
                 except IndexError:
                     break
-                if line.handoff(_box(item)):
-                    freed += 1
-                else:
+                if not line.handoff(
+                    TIMED_OUT_ITEM
+                    if item is TIMED_OUT
+                    else NOTHING_ITEM
+                    if item is NOTHING
+                    else item
+                ):
                     self._put_back(item)
                     break
+                freed += 1
             if items:
-                line.notify()
+                line.notify()  # peekers, rawlink, iwait (returns at once if there are none)
             elif self._shutdown:
                 while line.handoff(SHUT):
                     pass
-            _purge(line)
-        room = self._room
-        if freed and room is not None:
-            add_units(room, freed)
-            if self._putters or self._owed:
-                self._room_freed()
+        if freed:
+            room = self._units
+            if room is not None:
+                add_units(room, freed)
+                if self._putters or self._owed:
+                    self._room_freed()
 
     def _getter_left(self, line: GetLine, value: Any) -> None:
         """An item handed to a getter that left passes on.  Called with its mutex held."""
@@ -855,7 +889,7 @@ class SimpleQueue(Linkable, Generic[T]):
         if self._drop:
             self._untrack()  # shut down with immediate=True: discarded, a task finished
             return
-        room = self._room
+        room = self._units
         if room is not None:
             if not take_unit(room):
                 putters = self._get_putters()
@@ -977,16 +1011,17 @@ class SimpleQueue(Linkable, Generic[T]):
         Args:
             immediate: Discard the items left instead of letting getters drain them.
         """
-        self._shutdown = True
+        putters = self._get_putters()
+        with putters.mutex:  # so that a resize cannot open the put side again
+            self._shutdown = True
+            self._room = _CLOSED
         dropped = 0
         if immediate:
             self._drop = True
             dropped = self._drain()
-        putters = self._putters
-        if putters is not None:
-            with putters.mutex:
-                while putters.handoff(SHUT):
-                    pass
+        with putters.mutex:
+            while putters.handoff(SHUT):
+                pass
         line = self.waitline
         if line is not None:
             with line.mutex:
@@ -1007,7 +1042,7 @@ class SimpleQueue(Linkable, Generic[T]):
             except IndexError:
                 break
             count += 1
-        room = self._room
+        room = self._units
         if count and room is not None:
             add_units(room, count)
             if self._owed:  # pay what is owed (no putter is served: they get SHUT)
@@ -1196,229 +1231,202 @@ class LifoQueue(Queue[T]):
 # counts items handed straight to getters out of the buffer.
 
 
-def _h_put(
-    self: SimpleQueue[Any], item: Any, block: bool = True, timeout: float | None = None
-) -> None:
-    if timeout is not None:
-        timeout = check_timeout(timeout)
-    self._put_slow(item, block, timeout)
+class _HookedEngine(SimpleQueue[Any]):
+    """A namespace: the methods that replace the built-in engine's on a class with hooks.
 
+    Not a class anyone instantiates; its methods keep their public names so that the hub,
+    refusing a blocking call from a coroutine, names the right ``async_`` twin.
+    """
 
-def _h_put_nowait(self: SimpleQueue[Any], item: Any) -> None:
-    self._put_slow(item, False, None)
+    __slots__ = ()
 
+    _builtin = True
 
-def _h_get(self: SimpleQueue[Any], block: bool = True, timeout: float | None = None) -> Any:
-    if timeout is not None:
-        timeout = check_timeout(timeout)
-    return self._get_slow(block, timeout)
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        self._put_slow(item, block, timeout)
 
+    def put_nowait(self, item: Any) -> None:
+        self._put_slow(item, False, None)
 
-def _h_get_nowait(self: SimpleQueue[Any]) -> Any:
-    return self._get_slow(False, None)
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        return self._get_slow(block, timeout)
 
+    def get_nowait(self) -> Any:
+        return self._get_slow(False, None)
 
-def _h_has_room(self: SimpleQueue[Any]) -> bool:
-    maxsize = self._maxsize
-    return not maxsize or self._qsize() - self._claimed + self._reserved < maxsize
+    def _h_has_room(self) -> bool:
+        maxsize = self._maxsize
+        return not maxsize or self._qsize() - self._claimed + self._reserved < maxsize
 
+    def qsize(self) -> int:
+        with self._lock:
+            return self._qsize() - self._claimed
 
-def _h_qsize(self: SimpleQueue[Any]) -> int:
-    with self._lock:
+    def empty(self) -> bool:
+        return not self.qsize()
+
+    def full(self) -> bool:
+        with self._lock:
+            return not self._h_has_room()
+
+    def ready(self) -> bool:
+        with self._lock:
+            return self._qsize() > self._claimed or self._shutdown
+
+    def _size_snapshot(self) -> int:
         return self._qsize() - self._claimed
 
-
-def _h_empty(self: SimpleQueue[Any]) -> bool:
-    return not self.qsize()
-
-
-def _h_full(self: SimpleQueue[Any]) -> bool:
-    with self._lock:
-        return not _h_has_room(self)
-
-
-def _h_ready(self: SimpleQueue[Any]) -> bool:
-    with self._lock:
-        return self._qsize() > self._claimed or self._shutdown
-
-
-def _h_size_snapshot(self: SimpleQueue[Any]) -> int:
-    return self._qsize() - self._claimed
-
-
-def _h_store(self: SimpleQueue[Any], item: Any) -> bool:
-    with self._lock:
-        if self._shutdown:
-            raise ShutDown(f"cannot put into {self._brief()}: it was shut down")
-        if not _h_has_room(self):
-            return False
-        self._put(item)
-        _h_item_in(self)
-        return True
-
-
-def _h_item_in(self: SimpleQueue[Any]) -> None:
-    """An item went into the container: count its task, hand a claim or wake listeners."""
-    tasks = self._tasks
-    if tasks is not None:
-        tasks.append(None)
-    line = self.waitline
-    assert line is not None
-    if line.takers() and line.handoff(CLAIM):
-        self._claimed += 1
-    else:
-        line.notify()
-        _purge(line)
-
-
-def _h_retry_room(self: SimpleQueue[Any]) -> Any:
-    with self._lock:
-        if self._shutdown:
-            return SHUT
-        try:
-            if not _h_has_room(self):
-                return NOTHING
-        except Exception as exc:  # noqa: BLE001 - a hook's error, re-raised by the putter
-            return _Raised(exc)
-        self._reserved += 1
-        return ROOM
-
-
-def _h_put_granted(self: SimpleQueue[Any], item: Any, value: Any, timeout: float | None) -> None:
-    if value is TIMED_OUT:
-        raise Full(f"{self._brief()} stayed full for {timeout} seconds")
-    if value is SHUT:
-        raise ShutDown(f"{self._brief()} was shut down while a put waited")
-    if value.__class__ is _Raised:
-        raise value.exc
-    with self._lock:
-        self._reserved -= 1
-        if self._shutdown:
-            _h_room_freed(self)
-            raise ShutDown(f"{self._brief()} was shut down while a put waited")
-        try:
+    def _store(self, item: Any) -> bool:
+        with self._lock:
+            if self._shutdown:
+                raise ShutDown(f"cannot put into {self._brief()}: it was shut down")
+            if not self._h_has_room():
+                return False
             self._put(item)
-        except BaseException:
-            _h_room_freed(self)  # the room it was given is free again
-            raise
-        _h_item_in(self)
+            self._h_item_in()
+            return True
 
-
-def _h_room_freed(self: SimpleQueue[Any]) -> None:
-    """Hand free room to parked putters.  Hold the lock."""
-    putters = self._putters
-    while putters and _h_has_room(self):
-        if not putters.handoff(ROOM):
-            break
-        self._reserved += 1
-
-
-def _h_retry_get(self: SimpleQueue[Any]) -> Any:
-    with self._lock:
-        try:
-            if self._qsize() > self._claimed:
-                self._claimed += 1
-                return CLAIM
-        except Exception as exc:  # noqa: BLE001 - a hook's error, re-raised by the getter
-            return _Raised(exc)
-        if self._shutdown:
-            return SHUT
-        return NOTHING
-
-
-def _h_take_claimed(self: SimpleQueue[Any]) -> Any:
-    with self._lock:
-        self._claimed -= 1
-        try:
-            item = self._get()
-        except BaseException:
-            _h_pass_claim(self)  # the item stays in the container, free for the next getter
-            raise
-        _h_room_freed(self)
-        return item
-
-
-def _h_pass_claim(self: SimpleQueue[Any]) -> None:
-    """An unclaimed item may be in the container: claim it for a getter, or wake listeners."""
-    line = self.waitline
-    assert line is not None
-    if self._qsize() > self._claimed:
+    def _h_item_in(self) -> None:
+        """An item went into the container: count its task, hand a claim or wake listeners."""
+        tasks = self._tasks
+        if tasks is not None:
+            tasks.append(None)
+        line = self.waitline
+        assert line is not None
         if line.takers() and line.handoff(CLAIM):
             self._claimed += 1
         else:
             line.notify()
+            _purge(line)
 
+    def _retry_room(self) -> Any:
+        with self._lock:
+            if self._shutdown:
+                return SHUT
+            try:
+                if not self._h_has_room():
+                    return NOTHING
+            except Exception as exc:  # noqa: BLE001 - a hook's error, re-raised by the putter
+                return _Raised(exc)
+            self._reserved += 1
+            return ROOM
 
-def _h_getter_left(self: SimpleQueue[Any], line: GetLine, value: Any) -> None:
-    if value is not CLAIM:
-        return
-    if line.handoff(CLAIM):
-        return
-    self._claimed -= 1
-    if self._drop:
-        # Shut down with immediate=True: the item it was promised is discarded now (a
-        # hook that raises here does so in the greenlet that left, loudly).
-        self._get()
-        self._untrack()
-        return
-    line.notify()
+    def _put_granted(self, item: Any, value: Any, timeout: float | None) -> None:
+        if value is TIMED_OUT:
+            raise Full(f"{self._brief()} stayed full for {timeout} seconds")
+        if value is SHUT:
+            raise ShutDown(f"{self._brief()} was shut down while a put waited")
+        if value.__class__ is _Raised:
+            raise value.exc
+        with self._lock:
+            self._reserved -= 1
+            if self._shutdown:
+                self._h_room_freed()
+                raise ShutDown(f"{self._brief()} was shut down while a put waited")
+            try:
+                self._put(item)
+            except BaseException:
+                self._h_room_freed()  # the room it was given is free again
+                raise
+            self._h_item_in()
 
+    def _h_room_freed(self) -> None:
+        """Hand free room to parked putters.  Hold the lock."""
+        putters = self._putters
+        while putters and self._h_has_room():
+            if not putters.handoff(ROOM):
+                break
+            self._reserved += 1
 
-def _h_putter_left(self: SimpleQueue[Any], line: PutLine, value: Any) -> None:
-    if value is not ROOM:
-        return
-    if line.handoff(ROOM):
-        return
-    self._reserved -= 1
-    _h_room_freed(self)
+    def _retry_get(self) -> Any:
+        with self._lock:
+            try:
+                if self._qsize() > self._claimed:
+                    self._claimed += 1
+                    return CLAIM
+            except Exception as exc:  # noqa: BLE001 - a hook's error, re-raised by the getter
+                return _Raised(exc)
+            if self._shutdown:
+                return SHUT
+            return NOTHING
 
+    def _take_claimed(self) -> Any:
+        with self._lock:
+            self._claimed -= 1
+            try:
+                item = self._get()
+            except BaseException:
+                self._h_pass_claim()  # the item stays in the container, free for the next getter
+                raise
+            self._h_room_freed()
+            return item
 
-def _h_peek_now(self: SimpleQueue[Any]) -> Any:
-    with self._lock:
+    def _h_pass_claim(self) -> None:
+        """An unclaimed item may be in the container: claim it for a getter, or wake listeners."""
+        line = self.waitline
+        assert line is not None
         if self._qsize() > self._claimed:
-            return self._peek()
-        return _EMPTY
+            if line.takers() and line.handoff(CLAIM):
+                self._claimed += 1
+            else:
+                line.notify()
 
-
-def _h_drain(self: SimpleQueue[Any]) -> int:
-    with self._lock:
-        count = max(0, self._qsize() - self._claimed)
-        for _ in range(count):
+    def _getter_left(self, line: GetLine, value: Any) -> None:
+        if value is not CLAIM:
+            return
+        if line.handoff(CLAIM):
+            return
+        self._claimed -= 1
+        if self._drop:
+            # Shut down with immediate=True: the item it was promised is discarded now (a
+            # hook that raises here does so in the greenlet that left, loudly).
             self._get()
-        return count
+            self._untrack()
+            return
+        line.notify()
+
+    def _putter_left(self, line: PutLine, value: Any) -> None:
+        if value is not ROOM:
+            return
+        if line.handoff(ROOM):
+            return
+        self._reserved -= 1
+        self._h_room_freed()
+
+    def _peek_now(self) -> Any:
+        with self._lock:
+            if self._qsize() > self._claimed:
+                return self._peek()
+            return _EMPTY
+
+    def _drain(self) -> int:
+        with self._lock:
+            count = max(0, self._qsize() - self._claimed)
+            for _ in range(count):
+                self._get()
+            return count
+
+    def _is_empty_locked(self) -> bool:
+        return self._qsize() <= self._claimed
+
+    def _resize_locked(self, putters: PutLine, old: int, new: int) -> None:
+        self._h_room_freed()
 
 
-def _h_is_empty_locked(self: SimpleQueue[Any]) -> bool:
-    return self._qsize() <= self._claimed
-
-
-def _h_resize_locked(self: SimpleQueue[Any], putters: PutLine, old: int, new: int) -> None:
-    _h_room_freed(self)
-
-
-_HOOKED_ENGINE: dict[str, Callable[..., Any]] = {
-    "put": _h_put,
-    "put_nowait": _h_put_nowait,
-    "get": _h_get,
-    "get_nowait": _h_get_nowait,
-    "qsize": _h_qsize,
-    "__len__": _h_qsize,
-    "empty": _h_empty,
-    "full": _h_full,
-    "ready": _h_ready,
-    "_size_snapshot": _h_size_snapshot,
-    "_store": _h_store,
-    "_retry_room": _h_retry_room,
-    "_put_granted": _h_put_granted,
-    "_putter_left": _h_putter_left,
-    "_retry_get": _h_retry_get,
-    "_take_claimed": _h_take_claimed,
-    "_getter_left": _h_getter_left,
-    "_peek_now": _h_peek_now,
-    "_drain": _h_drain,
-    "_is_empty_locked": _h_is_empty_locked,
-    "_resize_locked": _h_resize_locked,
+#: What __init_subclass__ installs on a class with hooks (``__len__`` is ``qsize``).
+_HOOKED_ENGINE: dict[str, Any] = {
+    name: function
+    for name, function in vars(_HookedEngine).items()
+    if callable(function) and name not in ("__init__", "__init_subclass__")
 }
+_HOOKED_ENGINE["__len__"] = _HookedEngine.qsize
+for _name in ("put", "put_nowait", "get", "get_nowait", "qsize", "empty", "full", "ready"):
+    _HOOKED_ENGINE[_name].__doc__ = getattr(SimpleQueue, _name).__doc__
+del _name
 
 
 class PriorityQueue(Queue[T]):
