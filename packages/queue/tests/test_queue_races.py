@@ -722,3 +722,31 @@ def test_put_timeouts_racing_gets_never_lose_or_duplicate_an_item(make: Callable
     if isinstance(q, Queue):
         assert q.unfinished_tasks == 120
     settled(q)
+
+
+@pytest.mark.parametrize("how", HOWS)
+def test_an_item_given_back_by_a_getter_that_left_wakes_a_waiting_peek(
+    queue_cls: Any, how: str, exact: bool
+) -> None:
+    # Issue 19, item 1: the item comes back to the queue, so a greenlet blocked in peek() --
+    # which the hand-off passed over, the item never having entered the queue -- must wake.
+    q = queue_cls()
+    crowd = Crowd(q)
+    crowd.getter("g1")
+    peeker = spawn(q.peek, timeout=10)
+    run_until_blocked()
+    leave_soon(crowd.first(), how)
+    q.put("x")  # handed to g1, whose exception is already queued
+    crowd.finish()
+    if crowd.outcome["g1"] == "got x":
+        assert not exact  # it ran first: the peek still waits for an item
+        q.put("y")
+        run_until_blocked()
+        assert peeker.value == "y"
+    else:
+        assert crowd.outcome["g1"] == LEFT[how]
+        run_until_blocked()
+        assert peeker.ready(), "the peek was not woken by the item given back"
+        assert peeker.value == "x"
+    assert q.qsize() == 1
+    settled(q)

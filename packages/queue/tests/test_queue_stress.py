@@ -15,6 +15,7 @@ marked ``stress`` (skipped unless ``GREENSYNC_STRESS`` is set; ``nox -s stress``
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import random
 import threading
@@ -332,3 +333,90 @@ def test_storms_of_kills_at_hand_off_lose_nothing_and_hold_nothing(kind: str, sc
     if isinstance(q, Queue):
         assert q.unfinished_tasks == len(put_ok)
     print(f"\n[kills] {kind} {scale}: {rounds} rounds, {kills} kills, {len(put_ok)} items put")
+
+
+# -- greenlets and tasks in every thread -------------------------------------------------------
+
+#: scale -> items in all (each put once and got once)
+MIXED_SCALES = {"reduced": 4_000, "full": 100_000}
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_four_threads_of_greenlets_and_tasks_deliver_every_item_exactly_once(scale: str) -> None:
+    # Each of 4 threads runs an asyncio loop with 50 greenlets (through run_greenlet) and 50
+    # tasks; half of each produce, half consume, all on one bounded Queue.  The last producer
+    # to finish shuts the queue down; consumers drain it and stop.
+    total = MIXED_SCALES[scale]
+    per_side = 25  # producers (and consumers) of each kind per thread
+    producers = THREADS * 2 * per_side
+    per_producer = total // producers
+    q: Queue[tuple[int, str, int, int]] = Queue(64)
+    guard = threading.Lock()
+    left = [producers]
+
+    def finished_producing() -> None:
+        with guard:
+            left[0] -= 1
+            last = left[0] == 0
+        if last:
+            q.shutdown()
+
+    def thread_main(thread: int) -> list[Any]:
+        from greensync.hub.aio import run_greenlet
+
+        def green_producer(n: int) -> list[Any]:
+            for i in range(per_producer):
+                q.put((thread, "greenlet", n, i))
+            finished_producing()
+            return []
+
+        def green_consumer() -> list[Any]:
+            got = []
+            for item in q:
+                got.append(item)
+                q.task_done()
+            return got
+
+        async def task_producer(n: int) -> list[Any]:
+            for i in range(per_producer):
+                await q.async_put((thread, "task", n, i))
+            finished_producing()
+            return []
+
+        async def task_consumer() -> list[Any]:
+            got = []
+            async for item in q:
+                got.append(item)
+                q.task_done()
+            return got
+
+        async def main() -> list[Any]:
+            workers: list[Any] = []
+            for n in range(per_side):
+                workers.append(run_greenlet(green_producer, n))
+                workers.append(run_greenlet(green_consumer))
+                workers.append(task_producer(n))
+                workers.append(task_consumer())
+            results = await asyncio.gather(*workers)
+            return [item for result in results for item in result]
+
+        return asyncio.run(main())
+
+    started = time.perf_counter()
+    results = run_in_threads(thread_main, THREADS, timeout=300, what="greenlets and tasks")
+    elapsed = time.perf_counter() - started
+    delivered = Counter(item for result in results for item in result)  # type: ignore[attr-defined]
+    expected = {
+        (t, kind, n, i): 1
+        for t in range(THREADS)
+        for kind in ("greenlet", "task")
+        for n in range(per_side)
+        for i in range(per_producer)
+    }
+    assert delivered == expected
+    settled(q)
+    assert (q.unfinished_tasks, q.join(timeout=0)) == (0, True)
+    print(
+        f"\n[mixed] {scale}: {THREADS} threads x ({per_side * 2} greenlets + {per_side * 2} "
+        f"tasks), {len(expected)} items, {elapsed:.2f}s"
+    )

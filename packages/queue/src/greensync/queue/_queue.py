@@ -1208,7 +1208,7 @@ class LifoQueue(Queue[T]):
     _FRONT = -1
 
     def _init(self, maxsize: int) -> None:
-        self.queue = deque()
+        self.queue = []  # as in the standard library; append and pop are atomic on a list
         self._take = self.queue.pop
 
     def _get(self) -> T:
