@@ -2,29 +2,33 @@
 
 The rules (see ``_common`` for the wait lines and the room units):
 
-* **Uncontended calls take no mutex** (DESIGN rule 10).  The buffer is a ``deque``: a put is
-  one ``append``, a get one ``popleft`` (``pop`` for LIFO).  Room in a bounded queue is a list
-  of units: a put claims one with ``pop()``, a get gives one back with ``append()``.  The
-  unfinished tasks of a ``Queue`` are a list of tokens: a put appends one before its item can
-  be got, ``task_done`` pops one (an empty list means too many ``task_done`` calls).  A put
-  or get that finds no line (``if self.waitline:`` is false, tested in C) touches nothing
-  else -- no lock, no hub.
-* **Hand-off.**  A put that finds a parked getter hands the item straight to it, under the
-  getters' line mutex: the item never enters the buffer and is reserved for that getter.  A
-  put that finds the line busy only after its item went in (a getter joined meanwhile) serves
-  the getters from the buffer.  Getters park only when the buffer is empty, so a get that
-  finds items never queues behind anyone.
+* **Uncontended calls take no mutex** (DESIGN rule 10).  The buffer is a ``deque`` (a
+  ``list`` for LIFO): a put is one ``append``, a get one ``popleft`` (``pop``).  Room in a
+  bounded queue is a list of units: a put claims one with ``pop()``, a get gives one back
+  with ``append()``.  The unfinished tasks of a ``Queue`` are a list of tokens: a put appends
+  one before its item can be got, ``task_done`` pops one (an empty list means too many
+  ``task_done`` calls).  One attribute, ``_room``, tells a put unbounded (None), bounded (the
+  units) or shut down (falsy); after its item went in, a put tests ``if self.waitline:`` (in
+  C) and, when nobody may wait there, touches nothing else -- no lock, no hub.
+* **Hand-off.**  A put that finds the getters' line busy after its item went in serves the
+  parked getters from the buffer at once, under the line's mutex: the first getter is handed
+  the item (reserved for it: nobody can take it first), and the item is out of the buffer
+  before the put returns.  A getter joins the line and only then tries the buffer once more
+  (the line's ``retry``), so an item put meanwhile is never missed.  Getters park only when
+  the buffer is empty, so a get that finds items never queues behind anyone.
 * **Room.**  A put on a full queue parks in the putters' line.  A get that gives a unit back
   and finds putters there hands the unit to the first (``ROOM``), reserved: a newcomer finds
   no unit.  The putter stores its own item when it runs; a putter that leaves first gives the
-  unit to the next one.  A waiter joins its line and only then tries the fast path once more
-  (the line's ``retry``), so a unit or an item that arrived meanwhile is never missed.
+  unit to the next one.  A parked putter's retry claims a unit that came meanwhile.
 * **Nothing lost.**  An item handed to a getter that left goes to the next getter or back to
   the *front* of the buffer, and the peekers are woken.  Putting it back takes a unit of
   room; when none is free the unit is owed (``_owed``, under the putters' mutex) and the next
   gets pay it instead of freeing room -- as after shrinking ``maxsize`` below the size.
-* **Shutdown** is a flag the fast paths read; ``shutdown()`` sets it, then hands ``SHUT`` to
-  every parked putter (and to every getter once the buffer is empty).
+* **Shutdown** closes the put side of room (``_room``, which every put reads) and sets a flag
+  the slow paths and the retries read, then hands ``SHUT`` to every parked putter (and to
+  every getter once the buffer is empty).  A put racing ``shutdown()`` from another thread
+  may still land its item (with ``immediate=True``, after the others were discarded): gets
+  return it before they raise ``ShutDown``, and its task counts until ``task_done``.
 * An item that *is* the hub's ``TIMED_OUT`` or ``NOTHING`` marker travels boxed on the paths
   through a wait line, so a getter never mistakes it for its own timeout.
 
