@@ -120,7 +120,10 @@ class Channel(Linkable, Generic[T]):
             return 0
         # A putter whose timeout expired stays in the offers until it runs; its line no
         # longer counts it.
-        return sum(1 for offer in list(offers) if offer.line.takers())
+        try:
+            return sum(1 for offer in list(offers) if offer.line.takers())
+        except RuntimeError:  # changed while we copied it (a repr, without the mutex)
+            return len(offers)
 
     def getting(self) -> int:
         """Return how many waiters (greenlets, tasks, threads) are parked in :meth:`get`."""

@@ -33,7 +33,9 @@ from greensync.hub import WaitLine
 
 __all__ = [
     "CLAIM",
+    "GIVEN",
     "NOTHING_ITEM",
+    "OWN_ROOM",
     "ROOM",
     "SHUT",
     "TAKEN",
@@ -132,11 +134,6 @@ def add_units(units: list[Any], count: int) -> None:
         units.append(None)
     elif count > 1:
         units.append(count)
-
-
-def count_units(units: list[Any]) -> int:
-    """Count the units in ``units`` (a snapshot)."""
-    return sum(1 if unit is None else unit for unit in list(units))
 
 
 class GetLine(WaitLine):
