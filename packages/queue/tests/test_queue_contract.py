@@ -285,7 +285,9 @@ def test_a_rawlink_callback_runs_once_when_an_item_arrives(queue_cls: Any) -> No
 # -- waiters --------------------------------------------------------------------------------
 
 
-def test_getters_are_served_in_the_order_they_began_to_wait(make: Callable[[], Any]) -> None:
+def test_getters_are_served_in_the_order_they_began_to_wait(
+    make: Callable[[], Any], exact: bool
+) -> None:
     q = make()
     waited: list[str] = []  # the order in which the getters parked
     got: dict[str, Any] = {}
@@ -302,7 +304,15 @@ def test_getters_are_served_in_the_order_they_began_to_wait(make: Callable[[], A
         q.put(item)  # each handed to the first getter still waiting: no put blocks
     assert q.getting() == 0
     finish(*tasks)
-    assert [got[name] for name in waited] == items
+    if isinstance(q, PriorityQueue):
+        # Each getter was handed a claim on an item in the heap, and takes the lowest there
+        # when it runs (as in the standard library): in the order they waited, on a hub that
+        # runs them in that order.
+        if exact:
+            assert [got[name] for name in waited] == sorted(items)
+        assert sorted(got.values()) == sorted(items)
+    else:
+        assert [got[name] for name in waited] == items
     assert q.qsize() == 0
     settled(q)
 
@@ -380,7 +390,7 @@ def test_a_putter_handed_room_gives_its_item_to_a_getter_that_came_meanwhile(
 
 @pytest.mark.parametrize("grow", ["maxsize", "resize"])
 def test_growing_maxsize_hands_room_to_waiting_putters_in_order(
-    queue_cls: Any, order: Order, grow: str
+    queue_cls: Any, order: Order, grow: str, exact: bool
 ) -> None:
     q = queue_cls(1)
     q.put(0)
@@ -403,7 +413,15 @@ def test_growing_maxsize_hands_room_to_waiting_putters_in_order(
     q.maxsize = None  # unbounded: the last putter gets in too
     finish(*tasks)
     assert q.maxsize == 0
-    assert drain(q) == order([0, *waited])
+    if exact:
+        assert drain(q) == order([0, *waited])
+    else:
+        # Room went to the first two putters; each stores its item when it runs, and the
+        # scheduler may run two putters woken in one turn in either order.
+        left = drain(q)
+        assert sorted(left) == [0, 1, 2, 3]
+        if order is not sorted:  # the last putter stored last: its item is the newest
+            assert left.index(waited[2]) == order([0, *waited]).index(waited[2])
     settled(q)
 
 
@@ -507,7 +525,7 @@ def test_the_main_greenlet_blocking_forever_gets_loopexit_and_the_queue_still_wo
         q.get()
     settled(q)
     before = fill(q)
-    with pytest.raises(LoopExit, match="waiting to put"):
+    with pytest.raises(LoopExit, match=rf"{type(q).__name__} .*putting=1"):
         q.put(2)
     assert q.qsize() == len(before)
     settled(q)
@@ -762,10 +780,10 @@ def test_join_with_a_timeout_returns_false_then_true_and_leaves_no_joiner(
     joinall(joiners)
     assert [joiner.value for joiner in joiners] == [False] * 50
     assert q._joiners is not None
-    assert_no_links(q._joiners)
+    assert q._joiners.listeners() == 0
     get_hub().call_later(0.01, q.task_done)
     assert q.join(timeout=10) is True
-    assert_no_links(q._joiners)
+    assert q._joiners.listeners() == 0
 
 
 @pytest.mark.parametrize("cls", TASK_CLASSES, ids=lambda cls: cls.__name__)

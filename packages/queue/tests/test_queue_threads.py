@@ -6,7 +6,9 @@ in which unrelated greenlets run, so it holds under the chaos scheduler too.
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -201,3 +203,83 @@ def test_nonblocking_channel_calls_never_create_a_hub() -> None:
         return _peek_hub() is None
 
     assert testing.run_in_threads(body, 1) == [True]
+
+
+# -- OS threads hammering one queue, switching mid-operation ---------------------------------
+
+#: scale -> puts and gets per thread (the stress run: a million operations in all)
+HAMMER_SCALES = {"reduced": 2_000, "full": 125_000}
+HAMMER_MAKERS: dict[str, Callable[[], Any]] = {
+    "Queue()": Queue,
+    "Queue(4)": lambda: Queue(4),
+    "SimpleQueue(1)": lambda: SimpleQueue(1),
+    "LifoQueue(4)": lambda: LifoQueue(4),
+    "PriorityQueue(4)": lambda: PriorityQueue(4),
+}
+
+
+def hammer(q: Any, threads: int, per_thread: int, seed: int | None = None) -> None:
+    """``threads`` OS threads each put ``per_thread`` items of their own and get as many,
+    mixing the calls that wait and those that do not, with the interpreter switching threads
+    every microsecond; every item must come out exactly once."""
+
+    def body(thread: int) -> list[Any]:
+        if seed is not None:
+            testing.chaos(seed * 100 + thread)
+        got: list[Any] = []
+        for i in range(per_thread):
+            # One put and one get per step (so no thread can wait for items nobody will put),
+            # each either the call that waits or the one that does not, retried.
+            item = (thread, i)
+            if i % 3 == 0:
+                while True:
+                    try:
+                        q.put_nowait(item)
+                        break
+                    except Full:
+                        time.sleep(0)
+            else:
+                q.put(item, timeout=10)
+            if i % 2 == 0:
+                while True:
+                    try:
+                        got.append(q.get_nowait())
+                        break
+                    except Empty:
+                        time.sleep(0)
+            else:
+                got.append(q.get(timeout=10))
+        if isinstance(q, Queue):
+            for _ in got:
+                q.task_done()
+        return got
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        results = testing.run_in_threads(body, threads, timeout=300, what="threads hammering")
+    finally:
+        sys.setswitchinterval(interval)
+    delivered = Counter(item for result in results for item in result)  # type: ignore[attr-defined]
+    assert delivered == {(t, i): 1 for t in range(threads) for i in range(per_thread)}
+    assert (q.qsize(), q.getting(), q.putting()) == (0, 0, 0)
+    testing.assert_no_links(q)
+    if isinstance(q, Queue):
+        assert (q.unfinished_tasks, q.join(timeout=0)) == (0, True)
+
+
+@pytest.mark.parametrize(
+    "scale", [pytest.param("reduced"), pytest.param("full", marks=pytest.mark.stress)]
+)
+@pytest.mark.parametrize("threads", [2, 4])
+@pytest.mark.parametrize("kind", list(HAMMER_MAKERS))
+def test_threads_hammering_one_queue_deliver_every_item_exactly_once(
+    kind: str, threads: int, scale: str
+) -> None:
+    hammer(HAMMER_MAKERS[kind](), threads, HAMMER_SCALES[scale] * 4 // threads)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("kind", list(HAMMER_MAKERS))
+def test_threads_hammering_one_queue_under_the_chaos_scheduler(kind: str, seed: int) -> None:
+    hammer(HAMMER_MAKERS[kind](), 4, HAMMER_SCALES["reduced"] // 4, seed=seed)

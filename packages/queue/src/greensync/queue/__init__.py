@@ -1,6 +1,8 @@
-"""greensync.queue: queues and channels between greenlets.
+"""greensync.queue: queues and channels shared by greenlets, asyncio tasks and threads.
 
-``Queue`` (alias ``JoinableQueue``), ``LifoQueue`` and ``PriorityQueue`` track tasks;
+Greenlets and threads call ``put``/``get``; coroutines await ``async_put``/``async_get``; all
+of them wait in one FIFO line.  ``Queue`` (alias ``JoinableQueue``), ``LifoQueue`` and
+``PriorityQueue`` track tasks;
 ``SimpleQueue`` (alias ``LightQueue``) does not, and is the fastest; ``Channel`` is a rendezvous
 of capacity zero.  ``Full`` and ``Empty`` are the standard library's ``queue.Full`` and
 ``queue.Empty``; ``ShutDown`` is ``queue.ShutDown`` on Python 3.13 and newer.

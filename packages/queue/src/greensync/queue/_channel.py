@@ -1,125 +1,170 @@
 """Channel: a queue of capacity zero, where a put waits for a getter.
 
-The same two lines as the queues (getters in the channel's own hand-off line, putters in a
-``_PutLine``), with "room" meaning *a getter is waiting for your item*:
+Getters wait in the channel's own line (takers; ``rawlink`` and ``iwait`` are its listeners).
+A putter that finds no getter *offers* its item and waits until a getter takes it:
 
-* A put that finds a waiting getter hands the item to it and returns: the item is reserved for
-  that getter, which runs on its hub's next turn.
-* A get that finds parked putters parks too, and hands the first putter room (``_reserved``
-  counts these claims).  That putter, when it runs, hands its own item to the first waiting
-  getter and returns.  A getter never takes an item out of a parked putter's hands, so a put
-  that raised (timeout, kill, outer exception) never delivered its item, and a put that
-  returned delivered it exactly once.
-* A claim handed to a putter that leaves first passes to the next putter.  If the getter behind
-  a claim leaves first, the putter finds nobody to give its item to and parks again.
-* An item handed to a getter that leaves before it runs goes to the next getter; if none waits,
-  the channel holds it (``_held``) and the next get returns it at once.  So a channel can hold
-  items after all, but only ones a put already delivered.
+* A put that finds a parked getter hands the item to it and returns: the item is reserved for
+  that getter, which runs on its hub's (or loop's) next turn.
+* Otherwise the putter parks in a line of its own and, once in it (the line's ``retry``),
+  publishes an offer -- its item and its line -- at the back of the channel's offers, under
+  the getters' mutex.  So a getter either sees the offer or is seen by the putter, who then
+  hands it the item instead.
+* A get (``get_nowait`` too) takes the first offer and hands its putter ``TAKEN``, under that
+  putter's line mutex: if the putter left meanwhile (its timeout, an exception, a cancelled
+  task) the hand-off fails, the item is *not* taken, and the get tries the next offer.  So a
+  put that raised ``Full`` never delivered its item, and a put that returned delivered it
+  exactly once.  An exception thrown into a putter after a getter took its item (a kill, an
+  outer ``Timeout``, a cancellation in the same turn) is raised although the item was
+  delivered -- gevent's semantics, the price of a ``get_nowait`` that takes from a waiting
+  putter, which is what makes :meth:`Channel.ready` and :meth:`Channel.get_nowait` agree.
+* An item handed to a getter that leaves before it runs goes to the next getter; if none
+  waits, the channel holds it (``_held``) and the next get returns it first.  So a channel
+  can hold items after all, but only ones a put already delivered.
 
-An item that *is* the hub's ``TIMED_OUT`` marker travels boxed (``TIMED_OUT_ITEM``) on the
-hand-off path, so a getter never mistakes it for its own timeout.  The four hot methods take
-the mutex with ``acquire()``/``try``/``finally`` rather than ``with`` (cheaper on CPython 3.11).
+An item that *is* the hub's ``TIMED_OUT`` or ``NOTHING`` marker travels boxed on the paths
+through a wait line.  A put or get that does not wait and finds nobody on the other side
+takes no lock.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Iterator
+from functools import partial
+from typing import Any, Generic, TypeVar, final
 
-from greensync.hub import TIMED_OUT, Linkable, check_timeout, get_hub
+from greensync.hub import NOTHING, TIMED_OUT, Linkable, WaitLine, check_timeout
 
-from ._common import ROOM, TIMED_OUT_ITEM, Empty, Full, _PutLine, waiter_count
+from ._common import GIVEN, NOTHING_ITEM, TAKEN, TIMED_OUT_ITEM, Empty, Full, GetLine
 
 __all__ = ["Channel"]
 
 T = TypeVar("T")
 
 
+def _box(item: Any) -> Any:
+    if item is TIMED_OUT:
+        return TIMED_OUT_ITEM
+    if item is NOTHING:
+        return NOTHING_ITEM
+    return item
+
+
+def _unbox(value: Any) -> Any:
+    if value is TIMED_OUT_ITEM:
+        return TIMED_OUT
+    if value is NOTHING_ITEM:
+        return NOTHING
+    return value
+
+
+class _Offer:
+    """A parked putter's item and the line it waits in (compared by identity)."""
+
+    __slots__ = ("item", "line")
+
+    def __init__(self, item: Any, line: WaitLine) -> None:
+        self.item = item
+        self.line = line
+
+
+@final
 class Channel(Linkable, Generic[T]):
-    """A rendezvous between greenlets: :meth:`put` waits until a getter takes the item.
+    """A rendezvous: :meth:`put` waits until a getter takes the item.
 
     A channel stores nothing: each item goes from a putter to a getter.  Putters and getters
-    are each served in the order they started waiting.  :meth:`put` returns once its item has
-    been handed to a getter (reserved for it: that getter runs on its hub's next turn, and if
-    it leaves first the item goes to the next getter, never back to nowhere).  A put that
-    raises never delivered its item.
+    -- greenlets on any hub, asyncio tasks on any loop, plain threads -- are each served in
+    the order they started waiting.  :meth:`put` returns once its item was handed to a getter
+    (reserved for it: that getter runs on its next turn, and if it leaves first the item goes
+    to the next getter, never back to nowhere).  A put that raised :class:`Full` never
+    delivered its item.
 
-    Because a parked putter hands over its item itself when it runs, :meth:`get_nowait` (and
-    ``get(block=False)``) succeeds only when an item is ready without waiting -- in practice,
-    almost never; a getter that finds putters parked waits one hub turn for the first of them.
-
-    A channel is linkable: it is :meth:`ready` when a putter is waiting for a getter, so
-    ``iwait``/``wait`` report it then.  Iterating calls :meth:`get` until the item got is the
-    class ``StopIteration``.  Safe to share between OS threads.  Not meant for subclassing.
+    A channel is linkable: it is :meth:`ready` when a putter waits (or a delivered item is
+    held), and then :meth:`get_nowait` takes that putter's item, as in gevent: ``iwait`` and
+    ``get_nowait`` agree.  Iterating (``for``, ``async for``) gets items until the item got is
+    the class ``StopIteration``.  Not meant for subclassing.
     """
 
-    __slots__ = ("_held", "_parked", "_putters", "_reserved")
+    __slots__ = ("_held", "_offers")
 
     def __init__(self) -> None:
         super().__init__()
-        self._held: deque[T] = deque()  # delivered items whose getter left; handed out first
-        self._putters: _PutLine | None = None
-        self._reserved = 0  # putters told that a getter waits for them, not run yet
-        self._parked = 0  # putters parked in put() and not resumed yet (for ready())
+        # Both made on first need, under the getters' line mutex.
+        self._held: deque[T] | None = None  # delivered items whose getter left
+        self._offers: deque[_Offer] | None = None  # parked putters, in the order they came
+
+    def make_waitline(self) -> WaitLine:
+        return GetLine(self)
 
     def __repr__(self) -> str:
-        putters = self._putters
-        putting = (waiter_count(putters) if putters is not None else 0) + self._reserved
         held = f" held={len(self._held)}" if self._held else ""
-        return f"<Channel getting={waiter_count(self)} putting={putting}{held}>"
+        return f"<Channel getting={self._getting()} putting={self._putting()}{held}>"
 
     def _brief(self) -> str:
-        """The repr without the waiter counts (which cost O(waiters)), for error messages."""
+        """The repr without the waiter counts, for error messages."""
         return f"<Channel held={len(self._held)}>" if self._held else "<Channel>"
 
     # -- inspection -------------------------------------------------------------------------
 
     def ready(self) -> bool:
-        """Return True if a putter waits for a getter (or a delivered item is held)."""
-        return bool(self._held) or self._parked > self._reserved
+        """Return True if a get would not wait: a putter waits, or a delivered item is held."""
+        return bool(self._held) or bool(self._offers)
 
-    def getting(self) -> int:
-        """Return how many greenlets are parked in :meth:`get` waiting for an item."""
-        with self._mutex:
-            return self._waiter_count()
-
-    def putting(self) -> int:
-        """Return how many greenlets are blocked in :meth:`put` whose item is not taken yet."""
-        with self._mutex:
-            return self._putting()
+    def _getting(self) -> int:
+        line = self.waitline
+        return line.takers() if line is not None else 0
 
     def _putting(self) -> int:
-        putters = self._putters
-        return (putters._waiter_count() if putters is not None else 0) + self._reserved
+        offers = self._offers
+        if not offers:
+            return 0
+        # A putter whose timeout expired stays in the offers until it runs; its line no
+        # longer counts it.
+        try:
+            return sum(1 for offer in list(offers) if offer.line.takers())
+        except RuntimeError:  # changed while we copied it (a repr, without the mutex)
+            return len(offers)
+
+    def getting(self) -> int:
+        """Return how many waiters (greenlets, tasks, threads) are parked in :meth:`get`."""
+        line = self.waitline
+        if line is None:
+            return 0
+        with line.mutex:
+            return line.takers()
+
+    def putting(self) -> int:
+        """Return how many waiters are blocked in :meth:`put` whose item is not taken yet."""
+        line = self.waitline
+        if line is None:
+            return 0
+        with line.mutex:
+            return self._putting()
 
     @property
     def balance(self) -> int:
         """``putting() - getting()``: positive when putters wait, negative when getters do."""
-        with self._mutex:
-            return self._putting() - self._waiter_count()
+        line = self.waitline
+        if line is None:
+            return 0
+        with line.mutex:
+            return self._putting() - line.takers()
 
     def qsize(self) -> int:
         """Return 0, or how many delivered items wait for a new getter (see the class notes)."""
-        return len(self._held)
+        held = self._held
+        return len(held) if held else 0
 
     def empty(self) -> bool:
-        """Return True if no delivered item is held, so a get would wait."""
-        return not self._held
+        """Return True if a get would wait: no putter waits and no delivered item is held."""
+        return not self.ready()
 
     def full(self) -> bool:
-        """Return True unless a getter is waiting to take an item now, so a put would wait."""
-        with self._mutex:
-            return not self._waiter_count() > self._reserved
+        """Return True if a put would wait: no getter is waiting to take an item now."""
+        line = self.waitline
+        return not (line and line.takers())
 
     # -- put --------------------------------------------------------------------------------
-
-    def _give(self, item: T) -> bool:
-        """Hand ``item`` to a waiting getter not claimed by a putter.  Hold ``_mutex``."""
-        reserved = self._reserved
-        if reserved and self._waiter_count() <= reserved:
-            return False
-        return self._handoff(TIMED_OUT_ITEM if item is TIMED_OUT else item) is not None
 
     def put(self, item: T, block: bool = True, timeout: float | None = None) -> None:
         """Give ``item`` to a getter, waiting until one takes it.
@@ -133,48 +178,22 @@ class Channel(Linkable, Generic[T]):
         Raises:
             Full: no getter took the item, and ``block`` is False or ``timeout`` passed.
             TypeError, ValueError: ``timeout`` is not a non-negative number or None.
+            RuntimeError: called from a coroutine on a running asyncio loop (use
+                :meth:`async_put`).
         """
         if timeout is not None:
             timeout = check_timeout(timeout)
-        mutex = self._mutex
-        mutex.acquire()  # not `with`: this is the hot path, and try/finally costs less
+        if self._give(item):
+            return
+        if not block or timeout == 0:
+            raise Full(f"no getter is waiting on {self._brief()}")
+        offer = _Offer(item, WaitLine(self))
         try:
-            if self._give(item):
-                return
-            if not block or timeout == 0:
-                raise Full(f"no getter is waiting on {self._brief()}")
-            putters = self._putters
-            if putters is None:
-                putters = self._putters = _PutLine(self)
-            link = putters._enqueue_waiter()
-            self._parked += 1
-            self._notify()
-        finally:
-            mutex.release()
-        hub = get_hub()
-        deadline = None if timeout is None else hub.time() + timeout
-        while True:
-            try:
-                value = putters._park(link, timeout)
-            except BaseException:
-                with self._mutex:
-                    self._parked -= 1
-                raise
-            with self._mutex:
-                self._parked -= 1
-                if value is TIMED_OUT:
-                    raise Full(f"no getter took the item from {self._brief()} in {timeout} seconds")
-                self._reserved -= 1  # value is ROOM: a getter asked for our item
-                if self._handoff(TIMED_OUT_ITEM if item is TIMED_OUT else item) is not None:
-                    return
-                # The getter that asked left before we ran: wait for the next one.
-                if deadline is not None:
-                    timeout = deadline - hub.time()
-                    if timeout <= 0.0:
-                        raise Full(f"no getter took the item from {self._brief()} in time")
-                link = putters._enqueue_waiter()
-                self._parked += 1
-                self._notify()
+            value = offer.line.park(timeout, partial(self._publish, offer))
+        except BaseException:
+            self._withdraw(offer)
+            raise
+        self._put_done(offer, value, timeout)
 
     def put_nowait(self, item: T) -> None:
         """Give ``item`` to a waiting getter without waiting.
@@ -182,33 +201,78 @@ class Channel(Linkable, Generic[T]):
         Raises:
             Full: no getter is waiting.
         """
-        mutex = self._mutex
-        mutex.acquire()
-        try:
-            if self._give(item):
-                return
-        finally:
-            mutex.release()
-        raise Full(f"no getter is waiting on {self._brief()}")
+        if not self._give(item):
+            raise Full(f"no getter is waiting on {self._brief()}")
 
-    def _room_returned(self) -> None:
-        """A putter asked for its item left first; ask the next one.  Hold ``_mutex``."""
-        self._reserved -= 1
-        putters = self._putters
-        if (
-            putters is not None
-            and self._waiter_count() > self._reserved
-            and putters._handoff(ROOM) is not None
-        ):
-            self._reserved += 1
+    async def async_put(self, item: T, timeout: float | None = None) -> None:
+        """Give ``item`` to a getter from an asyncio task, waiting until one takes it.
+
+        Raises:
+            Full: no getter took the item within ``timeout`` (0 never waits).
+            TypeError, ValueError: ``timeout`` is not a non-negative number or None.
+        """
+        timeout = check_timeout(timeout)
+        if self._give(item):
+            return
+        if timeout == 0:
+            raise Full(f"no getter is waiting on {self._brief()}")
+        offer = _Offer(item, WaitLine(self))
+        try:
+            value = await offer.line.async_park(timeout, partial(self._publish, offer))
+        except BaseException:
+            self._withdraw(offer)
+            raise
+        self._put_done(offer, value, timeout)
+
+    def _give(self, item: T) -> bool:
+        """Hand ``item`` to the first parked getter, if there is one."""
+        line = self.waitline
+        if not line:
+            return False
+        with line.mutex:
+            if line.takers():
+                return line.handoff(_box(item))
+            if line and not line.listeners():
+                line.handoff(None)  # only records of getters that left: drop them
+        return False
+
+    def _publish(self, offer: _Offer) -> Any:
+        """A putter's retry, once in its own line: give to a getter, or publish the offer."""
+        line = self.get_waitline()
+        with line.mutex:
+            if line.takers() and line.handoff(_box(offer.item)):
+                return GIVEN
+            offers = self._offers
+            if offers is None:
+                offers = self._offers = deque()
+            offers.append(offer)
+            line.notify()  # ready now: rawlink, iwait
+        return NOTHING
+
+    def _withdraw(self, offer: _Offer) -> None:
+        """A putter leaves: take its offer back, if no getter took it (or tried to)."""
+        offers = self._offers
+        if not offers:
+            return
+        with self.get_waitline().mutex:
+            try:
+                offers.remove(offer)
+            except ValueError:
+                pass
+
+    def _put_done(self, offer: _Offer, value: Any, timeout: float | None) -> None:
+        if value is TAKEN or value is GIVEN:
+            return
+        self._withdraw(offer)  # timed out: a getter that finds the offer now passes it over
+        raise Full(f"no getter took the item from {self._brief()} in {timeout} seconds")
 
     # -- get --------------------------------------------------------------------------------
 
     def get(self, block: bool = True, timeout: float | None = None) -> T:
-        """Wait for a putter and return its item.
+        """Take an item from a waiting putter, or wait for one.
 
         Args:
-            block: If False, never wait: raise :class:`Empty` unless an item is ready now.
+            block: If False, never wait: raise :class:`Empty` unless a putter waits.
             timeout: The most seconds to wait; None waits as long as it takes.  0 is the same
                 as ``block=False``.
 
@@ -218,55 +282,88 @@ class Channel(Linkable, Generic[T]):
         Raises:
             Empty: no item, and ``block`` is False or ``timeout`` passed.
             TypeError, ValueError: ``timeout`` is not a non-negative number or None.
+            RuntimeError: called from a coroutine on a running asyncio loop (use
+                :meth:`async_get`).
         """
         if timeout is not None:
             timeout = check_timeout(timeout)
-        mutex = self._mutex
-        mutex.acquire()
-        try:
-            held = self._held
-            if held:
-                return held.popleft()
+        value = self._take()
+        if value is NOTHING:
             if not block or timeout == 0:
                 raise Empty(f"no item is ready on {self._brief()}")
-            link = self._enqueue_waiter()
-            putters = self._putters
-            if (
-                putters is not None
-                and (not self._reserved or self._waiter_count() > self._reserved)
-                and putters._handoff(ROOM) is not None
-            ):
-                self._reserved += 1
-        finally:
-            mutex.release()
-        value = self._park(link, timeout)
-        if value is TIMED_OUT:
-            raise Empty(f"no putter came to {self._brief()} in {timeout} seconds")
-        if value is TIMED_OUT_ITEM:
-            return TIMED_OUT  # type: ignore[no-any-return]
-        return value  # type: ignore[no-any-return]
+            value = self.get_waitline().park(timeout, self._take)
+        return self._got(value, timeout)
 
     def get_nowait(self) -> T:
-        """Return an item that is ready now, without waiting (see the class notes).
+        """Take an item from a waiting putter (or a held one) without waiting.
+
+        The putter's :meth:`put` then returns.
 
         Raises:
-            Empty: no item is ready.
+            Empty: no putter waits and no item is held.
         """
-        mutex = self._mutex
-        mutex.acquire()
-        try:
-            held = self._held
-            if held:
-                return held.popleft()
-        finally:
-            mutex.release()
-        raise Empty(f"no item is ready on {self._brief()}")
+        value = self._take()
+        if value is NOTHING:
+            raise Empty(f"no item is ready on {self._brief()}")
+        return _unbox(value)  # type: ignore[no-any-return]
 
-    def _reclaim(self, value: Any) -> None:
-        """Take back an item handed to a getter that left first.  Hold ``_mutex``."""
-        if self._handoff(value) is None:
-            self._held.appendleft(TIMED_OUT if value is TIMED_OUT_ITEM else value)
-            self._notify()
+    async def async_get(self, timeout: float | None = None) -> T:
+        """Take an item from a waiting putter, or wait for one, from an asyncio task.
+
+        A task cancelled after it was handed an item gives it to the next getter (or the
+        channel holds it for the next get).
+
+        Raises:
+            Empty: no item within ``timeout`` (0 never waits).
+            TypeError, ValueError: ``timeout`` is not a non-negative number or None.
+        """
+        timeout = check_timeout(timeout)
+        value = self._take()
+        if value is NOTHING:
+            if timeout == 0:
+                raise Empty(f"no item is ready on {self._brief()}")
+            value = await self.get_waitline().async_park(timeout, self._take)
+        return self._got(value, timeout)
+
+    def _take(self) -> Any:
+        """Take a held item or the first live offer (boxed); ``NOTHING`` if there is none.
+
+        Also a parked getter's retry: it must not raise.
+        """
+        held = self._held
+        if held:
+            try:
+                return _box(held.popleft())
+            except IndexError:
+                pass
+        offers = self._offers
+        if not offers:
+            return NOTHING
+        with self.get_waitline().mutex:
+            while offers:
+                offer = offers.popleft()
+                line = offer.line
+                with line.mutex:
+                    taken = line.handoff(TAKEN)
+                if taken:
+                    return _box(offer.item)
+                # Its putter left (timed out, killed, cancelled): its item stays undelivered.
+        return NOTHING
+
+    def _got(self, value: Any, timeout: float | None) -> T:
+        if value is TIMED_OUT:
+            raise Empty(f"no putter came to {self._brief()} in {timeout} seconds")
+        return _unbox(value)  # type: ignore[no-any-return]
+
+    def _getter_left(self, line: GetLine, value: Any) -> None:
+        """An item handed to a getter that left passes on.  Called with its mutex held."""
+        if line.handoff(value):
+            return
+        held = self._held
+        if held is None:
+            held = self._held = deque()
+        held.appendleft(_unbox(value))
+        line.notify()
 
     # -- iteration --------------------------------------------------------------------------
 
@@ -278,4 +375,14 @@ class Channel(Linkable, Generic[T]):
         item = self.get()
         if item is StopIteration:
             raise StopIteration
+        return item
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        """Return the next item (waiting); stop when the item is the class ``StopIteration``."""
+        item = await self.async_get()
+        if item is StopIteration:
+            raise StopAsyncIteration
         return item

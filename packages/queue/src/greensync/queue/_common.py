@@ -1,29 +1,53 @@
-"""What the queues and the channel share: the exceptions, the markers, the second wait line.
+"""What the queues and the channel share: exceptions, markers, room units, the wait lines.
 
-A queue has two kinds of waiters: getters wait for an item, putters wait for room.  The getters
-use the queue's own hand-off line (the queue *is* a :class:`~greensync.hub.Linkable`, so
-``iwait`` and ``rawlink`` see it become ready when an item arrives).  The putters wait in a
-:class:`_PutLine`, a second private ``Linkable`` that shares the queue's mutex, so one lock
-covers both lines and the buffer.
+A queue owns up to three :class:`~greensync.hub.WaitLine` objects, each made on first need:
 
-A putter is never handed its item's *destination*: it is handed **room**, a place in the queue
-reserved for it (:data:`ROOM`).  The putter stores its own item when it runs.  If it leaves
-before that (a timeout, a kill, an outer exception), the line's :meth:`_PutLine._reclaim` gives
-the room to the next putter.  So a put that raised never put anything, and a put that returned
-put exactly once.  The rejected alternative, moving the putter's item into the queue on its
-behalf (gevent and eventlet do this), leaves an item in the queue whose put raised, and a
-caller that retries such a put duplicates the item.
+* its own line (``waitline``, from :class:`~greensync.hub.Linkable`): *getters* are its takers,
+  handed an item; ``peek``, ``rawlink`` and ``iwait`` are its listeners, woken when an item
+  arrives;
+* a :class:`PutLine`: *putters* of a full queue, handed **room** -- a place in the queue
+  reserved for them, not the destination of their item.  A putter stores its own item when it
+  runs; if it leaves before that (a timeout, a kill, a cancelled task), the line gives the room
+  back and it passes to the next putter.  So a put that raised never put anything, and a put
+  that returned put exactly once.  (gevent and eventlet move a blocked putter's item into the
+  queue on its behalf instead; a putter killed at that moment then raises although its item is
+  in, and a caller that retries duplicates it.);
+* a plain line for ``join``: its listeners wait for the unfinished-task count to reach zero.
+
+Room in a bounded queue is a list of **units** (DESIGN rule 10): a put claims one with a
+``list.pop()``, a get gives one back with a ``list.append()`` -- single C operations, atomic
+without a mutex.  A unit is ``None``; an int ``k >= 2`` is a bundle of ``k`` units (a new
+``Queue(10**6)`` holds one bundle, not a million units).  Room owed after the queue shrank
+below its size, or after an item came back to a full buffer, is counted in units too and paid
+by the next gets.
 """
 
 from __future__ import annotations
 
+import operator
 import sys
 from queue import Empty, Full
-from typing import Any, Protocol
+from typing import Any
 
-from greensync.hub import Linkable
+from greensync.hub import WaitLine
 
-__all__ = ["ROOM", "SHUT", "TIMED_OUT_ITEM", "Empty", "Full", "ShutDown", "waiter_count"]
+__all__ = [
+    "CLAIM",
+    "GIVEN",
+    "NOTHING_ITEM",
+    "OWN_ROOM",
+    "ROOM",
+    "SHUT",
+    "TAKEN",
+    "TIMED_OUT_ITEM",
+    "Empty",
+    "Full",
+    "PutLine",
+    "ShutDown",
+    "add_units",
+    "check_maxsize",
+    "take_unit",
+]
 
 if sys.version_info >= (3, 13):
     from queue import ShutDown
@@ -47,70 +71,92 @@ class _Marker:
         return self._name
 
 
-#: Handed to a parked putter: room is reserved for its item.
+#: Handed to a parked putter: a unit of room is reserved for its item.
 ROOM: Any = _Marker("ROOM")
+#: What a putter's own retry returns when it claimed room itself (not counted as reserved).
+OWN_ROOM: Any = _Marker("OWN_ROOM")
 #: Handed to a parked getter or putter: the queue was shut down.
 SHUT: Any = _Marker("SHUT")
-#: Handed to a parked getter in place of an item that *is* the hub's ``TIMED_OUT`` marker
-#: (a public name, so a user may well pass it through a queue): ``_park`` returns
-#: ``TIMED_OUT`` when the wait timed out, and the getter must not mistake the item for that.
-#: Items are boxed like this only on the hand-off path; the buffer holds them as they are.
+#: Handed to a parked getter of a queue with subclass hooks: an item in the container is
+#: reserved for it, to be taken with ``_get()`` when it runs.
+CLAIM: Any = _Marker("CLAIM")
+#: Handed to a parked channel putter: a getter took its item.
+TAKEN: Any = _Marker("TAKEN")
+#: What a channel putter's retry returns when it gave its item to a getter itself.
+GIVEN: Any = _Marker("GIVEN")
+#: Stand in, on the paths where an item travels through a wait line, for an item that *is* the
+#: hub's ``TIMED_OUT`` or ``NOTHING`` marker (public names: a user may well put them in a
+#: queue).  A wait returns ``TIMED_OUT`` when it timed out and a retry returns ``NOTHING`` when
+#: it took nothing, so such items travel boxed and are unboxed by the getter.  The buffer holds
+#: them as they are.
 TIMED_OUT_ITEM: Any = _Marker("TIMED_OUT_ITEM")
+NOTHING_ITEM: Any = _Marker("NOTHING_ITEM")
 
 
-class _RoomOwner(Protocol):
-    def _room_returned(self) -> None: ...
+def check_maxsize(maxsize: object, name: str = "maxsize") -> int:
+    """Return ``maxsize`` as a bound: a positive int, or 0 for "unbounded".
+
+    ``name`` is the parameter the error message names.
+    """
+    if maxsize is None:
+        return 0
+    if isinstance(maxsize, bool):
+        raise TypeError(f"`{name}` must be an int or None, got bool {maxsize!r}")
+    try:
+        size = operator.index(maxsize)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            f"`{name}` must be an int or None, got {type(maxsize).__name__} {maxsize!r}"
+        ) from None
+    return size if size > 0 else 0
 
 
-class _PutLine(Linkable):
-    """The putters' wait line of a queue or channel.  Private; not meant for subclassing.
+def take_unit(units: list[Any]) -> bool:
+    """Take one unit from ``units`` (atomically); return False if there was none.
 
-    It shares its owner's mutex, so the owner's buffer, its getters and its putters change
-    under one lock.  Room handed to a putter that leaves before using it goes back to the
-    owner, which passes it on.
+    A bundle is split: one unit taken, the rest put back.  The rest is briefly out of the list,
+    so a caller that took from a bundle must serve the waiters afterwards (as after a release).
+    """
+    if not units:
+        return False
+    try:
+        unit = units.pop()
+    except IndexError:
+        return False
+    if unit is not None:
+        units.append(None if unit == 2 else unit - 1)
+    return True
+
+
+def add_units(units: list[Any], count: int) -> None:
+    """Add ``count`` units to ``units`` (one atomic append)."""
+    if count == 1:
+        units.append(None)
+    elif count > 1:
+        units.append(count)
+
+
+class GetLine(WaitLine):
+    """A queue's own line: getters (takers) and peekers, ``rawlink``, ``iwait`` (listeners).
+
+    What was handed to a getter that left before taking it goes back through its queue
+    (reached through :attr:`owner`, which the line holds weakly).
     """
 
-    __slots__ = ("_owner",)
+    __slots__ = ()
 
-    def __init__(self, owner: Linkable) -> None:
-        super().__init__()
-        self._mutex = owner._mutex
-        self._owner: Any = owner
-
-    def __repr__(self) -> str:
-        return f"{self._owner!r} (waiting to put)"
-
-    def ready(self) -> bool:
-        """Return False: nobody waits for the putters' line itself to become ready."""
-        return False
-
-    def _reclaim(self, value: Any) -> None:
-        if value is ROOM:
-            owner: _RoomOwner = self._owner
-            owner._room_returned()
+    def give_back(self, value: Any) -> None:
+        owner = self.owner
+        if owner is not None:
+            owner._getter_left(self, value)
 
 
-class _JoinLine(Linkable):
-    """Where ``Queue.join`` waits: ready once every task is done.  Private."""
+class PutLine(WaitLine):
+    """The line of a queue's putters: room handed to a putter that left goes back."""
 
-    __slots__ = ("_owner",)
+    __slots__ = ()
 
-    def __init__(self, owner: Linkable) -> None:
-        super().__init__()
-        self._mutex = owner._mutex
-        self._owner: Any = owner
-
-    def __repr__(self) -> str:
-        return f"{self._owner!r} (waiting in join)"
-
-    def ready(self) -> bool:
-        """Return True when no task is unfinished."""
-        return self._owner._unfinished == 0  # type: ignore[no-any-return]
-
-
-def waiter_count(line: Linkable) -> int:
-    """Count the live waiters of ``line`` without its mutex, for a repr; may be approximate."""
-    try:
-        return line._waiter_count()
-    except RuntimeError:  # another thread changed the line while we counted
-        return line.linkcount()
+    def give_back(self, value: Any) -> None:
+        owner = self.owner
+        if owner is not None:
+            owner._putter_left(self, value)
