@@ -5,7 +5,7 @@ DESIGN rules 4, 5 and 10: a put or get that does not wait (``put_nowait``, ``get
 call into the wait lines, and creates no hub in a thread that has none.  Each case below runs
 one such operation in a new OS thread that has no hub, under a profiler that records every
 Python function entered whose code lives in the ``greensync.hub`` package, and asserts that
-nothing was recorded (beyond today's allow-list) and that no hub was created.  The spy looks
+nothing was recorded (at all) and that no hub was created.  The spy looks
 only at where the code lives, not at what it is called, so it holds whatever the hub's
 internals become.  Each queue is tried fresh, after getters and putters waited on it and were
 served, and after a ``peek`` waited on it.
@@ -13,20 +13,14 @@ served, and after a ``peek`` waited on it.
 
 from __future__ import annotations
 
-import gc
-import os
-import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import CodeType, FrameType
 from typing import Any, TypeVar
 
 import pytest
 
-import greensync.hub
-from greensync.hub import HubBase, spawn
-from greensync.hub.testing import run_until_blocked
+from greensync.hub import spawn
+from greensync.hub.testing import hub_calls, run_until_blocked
 from greensync.queue import (
     Channel,
     Empty,
@@ -44,101 +38,8 @@ AFTER_WAITERS = "after waiters"
 AFTER_PEEK = "after a peek"
 PUTS = ["put_nowait", "put", "put(block=False)", "put with room in a bounded queue"]
 
-#: The calls into ``greensync.hub`` that today's paths still make, by (case, history): once
-#: anyone peeked at a queue (or linked a callback to it), every put calls
-#: ``Linkable._notify``, which returns at once when nobody listens; a channel's put_nowait
-#: with no getter calls ``Linkable._handoff`` on an empty line.  Empty after the wait-line
-#: rewrite (issue 12): then no case may enter the hub at all.
-HUB_CALLS_ALLOWED_TODAY: dict[tuple[str, str], frozenset[str]] = {
-    **{(put, AFTER_PEEK): frozenset({"Linkable._notify"}) for put in PUTS},
-    **{
-        ("Channel.put_nowait with no getter", history): frozenset({"Linkable._handoff"})
-        for history in (FRESH, AFTER_WAITERS)
-    },
-}
-
 #: How long the operation's thread may take before the test fails (it should take microseconds).
 BOUND = 5.0
-
-# -- the spy (the same in the event, lock and queue packages' test_*_fastpaths.py) ----------
-
-_HUB_DIR = os.path.normcase(os.path.dirname(os.path.realpath(greensync.hub.__file__))) + os.sep
-
-
-class HubSpy:
-    """Record the qualified name of every function of ``greensync.hub`` entered in a thread.
-
-    Install :meth:`profile` with :func:`sys.setprofile` in the thread to watch.  ``calls``
-    fills as that thread runs, so it can be read even if the thread never finishes;
-    :meth:`stop` makes the profiler record nothing more.
-    """
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-        self._in_hub: dict[CodeType, bool] = {}
-        self._active = True
-
-    def profile(self, frame: FrameType, event: str, arg: object) -> None:
-        if event != "call" or not self._active:
-            return
-        code = frame.f_code
-        in_hub = self._in_hub.get(code)
-        if in_hub is None:
-            path = os.path.normcase(os.path.realpath(code.co_filename))
-            in_hub = self._in_hub[code] = path.startswith(_HUB_DIR)
-        if in_hub:
-            self.calls.append(code.co_qualname)
-
-    def stop(self) -> None:
-        self._active = False
-
-    def summary(self, limit: int = 12) -> str:
-        """The distinct calls in the order first made, at most ``limit`` of them."""
-        distinct = list(dict.fromkeys(self.calls))
-        more = f" and {len(distinct) - limit} more" if len(distinct) > limit else ""
-        return f"{distinct[:limit]}{more}"
-
-
-def _live_hubs() -> list[HubBase]:
-    return [obj for obj in gc.get_objects() if isinstance(obj, HubBase)]
-
-
-def hub_calls(operation: Callable[[], T]) -> tuple[list[str], list[HubBase], T]:
-    """Run ``operation()`` in a new OS thread (which has no hub) under a :class:`HubSpy`.
-
-    Returns the hub functions it entered, the hubs that exist now and did not before, and
-    what it returned.  An operation that raises re-raises here; one that does not return
-    within :data:`BOUND` seconds (it parked) fails, naming the hub functions it called.
-    """
-    spy = HubSpy()
-    outcome: list[tuple[bool, object]] = []
-    created: list[HubBase] = []
-
-    def body() -> None:
-        before = _live_hubs()
-        gc.disable()  # no finalizer of an unrelated object may run inside the window
-        sys.setprofile(spy.profile)
-        try:
-            outcome.append((True, operation()))
-        except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
-            outcome.append((False, exc))
-        finally:
-            sys.setprofile(None)
-            gc.enable()
-        created.extend(hub for hub in _live_hubs() if not any(hub is old for old in before))
-
-    thread = threading.Thread(target=body, name="greensync-fastpath", daemon=True)
-    thread.start()
-    thread.join(BOUND)
-    if thread.is_alive():
-        spy.stop()
-        raise AssertionError(f"the operation blocked, after calling into the hub: {spy.summary()}")
-    ok, value = outcome[0]
-    if not ok:
-        assert isinstance(value, BaseException)
-        raise value
-    return spy.calls, created, value  # type: ignore[return-value]
-
 
 # -- the cases ------------------------------------------------------------------------------
 
@@ -305,10 +206,9 @@ def test_queue_operation_that_does_not_wait_makes_no_call_into_the_hub(
     cls: type[SimpleQueue[int]], case: Case, history: str
 ) -> None:
     calls = _run_queue_case(cls, case, history)
-    allowed = HUB_CALLS_ALLOWED_TODAY.get((case.name, history), frozenset())
-    unexpected = list(dict.fromkeys(call for call in calls if call not in allowed))
-    assert not unexpected, (
-        f"{cls.__name__}: {case} ({history}) called into greensync.hub: {unexpected}"
+    assert not calls, (
+        f"{cls.__name__}: {case} ({history}) called into greensync.hub: "
+        f"{list(dict.fromkeys(calls))}"
     )
 
 
@@ -377,25 +277,4 @@ def test_channel_operation_that_does_not_wait_makes_no_call_into_the_hub(
     case: Case, history: str
 ) -> None:
     calls = _run_channel_case(case, history)
-    allowed = HUB_CALLS_ALLOWED_TODAY.get((case.name, history), frozenset())
-    unexpected = list(dict.fromkeys(call for call in calls if call not in allowed))
-    assert not unexpected, f"{case} ({history}) called into greensync.hub: {unexpected}"
-
-
-def test_the_allow_list_has_no_stale_entry() -> None:
-    # The allow-list only shrinks: an entry that no case needs any more must go, so that the
-    # call cannot come back unnoticed.
-    queue_cases = {case.name: case for case in CASES}
-    channel_cases = {case.name: case for case in CHANNEL_CASES}
-    stale: dict[tuple[str, str], list[str]] = {}
-    for (name, history), allowed in HUB_CALLS_ALLOWED_TODAY.items():
-        made: set[str] = set()
-        if name in channel_cases:
-            made.update(_run_channel_case(channel_cases[name], history))
-        else:
-            assert name in queue_cases, f"{name!r} names no case"
-            for cls in QUEUES:
-                made.update(_run_queue_case(cls, queue_cases[name], history))
-        if allowed - made:
-            stale[(name, history)] = sorted(allowed - made)
-    assert not stale, f"remove from HUB_CALLS_ALLOWED_TODAY, no longer called: {stale}"
+    assert not calls, f"{case} ({history}) called into greensync.hub: {list(dict.fromkeys(calls))}"

@@ -1257,6 +1257,10 @@ class _HookedEngine(SimpleQueue[Any]):
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         if timeout is not None:
             timeout = check_timeout(timeout)
+        # Try before joining the line: a get that finds an item makes no hub (rule 5).
+        value = self._retry_get()
+        if value is not NOTHING:
+            return self._got(value, timeout)
         return self._get_slow(block, timeout)
 
     def get_nowait(self) -> Any:
@@ -1301,6 +1305,8 @@ class _HookedEngine(SimpleQueue[Any]):
             tasks.append(None)
         line = self.waitline
         assert line is not None
+        if not line:
+            return  # nobody waits or listens: no call into the hub
         if line.takers() and line.handoff(CLAIM):
             self._claimed += 1
         else:
