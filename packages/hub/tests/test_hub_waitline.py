@@ -335,3 +335,30 @@ def test_retry_returning_nothing_parks() -> None:
         line.handoff("late")
     assert task.get(timeout=1) == "late"
     assert get_hub() is not None
+
+
+def test_one_shot_objects_let_their_line_go_and_unlink_still_stops_a_due_call() -> None:
+    from greensync.hub import Waiter
+
+    waiter: Waiter[int] = Waiter()
+    seen: list[object] = []
+    waiter.rawlink(seen.append)
+    assert waiter.waitline
+    waiter.switch(1)
+    assert waiter.waitline is None  # one-shot: the line went with its last notify
+    waiter.unlink(seen.append)  # the call is due, queued in this hub: it must not run
+    sleep(0)
+    assert seen == []
+    assert waiter.get() == 1
+
+    task = spawn(lambda: 7)
+    task.rawlink(seen.append)
+    task.kill()  # not started: it finishes here, and its callback is due on the next turn
+    assert task.ready()
+    assert task.waitline is None
+    task.unlink(seen.append)
+    sleep(0)
+    assert seen == []
+    task.rawlink(seen.append)  # linking a finished task still calls back, on the next turn
+    sleep(0)
+    assert seen == [task]

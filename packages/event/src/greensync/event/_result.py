@@ -147,10 +147,7 @@ class AsyncResult(Linkable, Generic[T]):
         result.append(outcome)
         if result[0] is not outcome:
             self._lost(result)
-        line = self.waitline
-        if line:
-            with line.mutex:
-                line.notify()
+        self._notify_once()
 
     def set_exception(
         self,
@@ -185,10 +182,22 @@ class AsyncResult(Linkable, Generic[T]):
         result.append(outcome)
         if result[0] is not outcome:
             self._lost(result)
+        self._notify_once()
+
+    def _notify_once(self) -> None:
+        """Wake everyone waiting, and let the line go: nobody will ever wait again.
+
+        Every wait from now on returns at once, and a waiter that joined the line just before
+        re-checks after joining and finds the outcome, so the line is of no more use.  Dropping
+        it keeps a set result small (results are often kept, in chains, by the values they
+        carry): the collector has fewer objects to look at.
+        """
         line = self.waitline
-        if line:
-            with line.mutex:
-                line.notify()
+        if line is not None:
+            self.waitline = None
+            if line:
+                with line.mutex:
+                    line.notify()
 
     def _lost(self, result: list[_Outcome]) -> None:
         """A second set: drop what it appended (never the first outcome) and say so."""

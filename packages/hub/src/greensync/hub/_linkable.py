@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar, final
 
 from ._loop import _Throw, check_timeout
-from ._waitline import _CREATE, WaitLine
+from ._waitline import _CREATE, WaitLine, cancel_due
 
 __all__ = ["Linkable", "Waiter"]
 
@@ -92,6 +92,8 @@ class Linkable(ABC):
         line = self.waitline
         if line is not None:
             line.unlink(callback)
+        else:
+            cancel_due(self, callback)  # the line went with its last notify (one-shot objects)
 
     def linkcount(self) -> int:
         """Return how many callbacks, greenlets and tasks wait on this object."""
@@ -160,9 +162,13 @@ class Waiter(Linkable, Generic[T]):
         self._traceback = traceback
         self._has_value = True
         line = self.waitline
-        if line:
-            with line.mutex:
-                line.notify()
+        if line is not None:
+            # One-shot: every get from now on returns at once (a getter that joined just before
+            # re-checks and finds the value), so the line goes with its last notify.
+            self.waitline = None
+            if line:
+                with line.mutex:
+                    line.notify()
 
     def get(self, timeout: float | None = None) -> T:
         """Park until a value arrives and return it (or raise the exception thrown).

@@ -621,11 +621,11 @@ class HubBase:
                 except BaseException as exc:  # noqa: BLE001 - reported, loop survives
                     self._callback_error(callback, exc)
 
-    def _cancel_due(self, line: Any, callback: object) -> None:
-        """Stop the due-but-not-run rawlink calls of ``callback`` on ``line`` (``unlink``)."""
+    def _cancel_due(self, owner: object, callback: object) -> None:
+        """Stop the due-but-not-run rawlink calls ``callback(owner)`` (for ``unlink``)."""
         for record in list(self._wakes):
             if (
-                record[LINE] is line
+                record[LINE].owner is owner
                 and record[STATE] == HANDED
                 and record[WHO] is None
                 and (record[CALL] is callback or record[CALL] == callback)
@@ -774,8 +774,7 @@ class Hub(HubBase, greenlet):
             if self._polling:
                 self._poke()
 
-    def _cancel_due(self, line: Any, callback: object) -> None:
-        owner = line.owner
+    def _cancel_due(self, owner: object, callback: object) -> None:
         for item in self._ready:
             fn = item[0]
             args = item[1]

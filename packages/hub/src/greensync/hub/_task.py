@@ -23,7 +23,7 @@ from ._loop import (
     parks,
 )
 from ._state import _local
-from ._waitline import WaitLine, lazy_waitline
+from ._waitline import WaitLine, cancel_due, lazy_waitline
 
 __all__ = ["Task", "iwait", "joinall", "sleep", "spawn", "spawn_later", "wait"]
 
@@ -156,9 +156,14 @@ class Task(greenlet, Generic[T]):
             self._traceback = exc.__traceback__
         self._done = True
         line = self.waitline
-        if line:
-            with line.mutex:
-                line.notify()
+        if line is not None:
+            # A task finishes once: every later wait returns at once (a waiter that joined just
+            # before re-checks), so the line goes with its last notify; finished tasks are
+            # often kept (joinall returns them) and stay small.
+            self.waitline = None
+            if line:
+                with line.mutex:
+                    line.notify()
 
     # -- outcome ----------------------------------------------------------------------------
 
@@ -290,6 +295,8 @@ class Task(greenlet, Generic[T]):
         line = self.waitline
         if line is not None:
             line.unlink(callback)
+        else:
+            cancel_due(self, callback)  # the line went when the task finished
 
     def linkcount(self) -> int:
         """Return how many callbacks, greenlets and tasks wait for this task."""

@@ -379,7 +379,7 @@ class WaitLine(deque[Record]):
                 self._forget(record)
             hub = getattr(_local, "hub", None)
             if hub is not None:
-                hub._cancel_due(self, callback)
+                hub._cancel_due(self.owner, callback)
         finally:
             mutex.release()
 
@@ -829,6 +829,17 @@ def _async_twin(owner: object) -> str | None:
             return f"`await {cls.__name__.lower()}.async_{name}(...)`"
         frame = frame.f_back
     return None
+
+
+def cancel_due(owner: object, callback: object) -> None:
+    """Stop due-but-not-run calls ``callback(owner)`` queued in this thread's hub, if any.
+
+    For ``unlink`` on an object whose line is gone (a one-shot object drops its line once it
+    notified): the calls it made are still queued and must not run.
+    """
+    hub = getattr(_local, "hub", None)
+    if hub is not None:
+        hub._cancel_due(owner, callback)
 
 
 def lazy_waitline(obj: Any, attribute: str, make: Callable[[], WaitLine]) -> WaitLine:
