@@ -61,6 +61,28 @@ def test_a_blocking_wait_in_a_coroutine_names_the_async_method_and_leaves_it_cle
     assert waiter.get(timeout=5) == 7
 
 
+def test_a_refused_blocking_wait_makes_no_hub_so_run_greenlet_still_binds_the_loop() -> None:
+    from greensync.hub.aio import run_greenlet
+    from greensync.hub.testing import existing_hub
+
+    permits = Permits(0)
+
+    def in_a_greenlet() -> str:
+        permits.release()
+        return "greenlet ran on the loop"
+
+    async def main() -> tuple[object, str]:
+        with pytest.raises(RuntimeError, match="async_acquire"):
+            permits.acquire(timeout=5)
+        made = existing_hub()  # the refusal made no hub in this thread...
+        return made, await run_greenlet(in_a_greenlet)  # ...so this can bind one to the loop
+
+    made, ran = _in_thread(lambda: asyncio.run(main()))
+    assert made is None
+    assert ran == "greenlet ran on the loop"
+    assert permits.acquire(timeout=0) is True
+
+
 def test_a_blocking_task_get_in_a_coroutine_names_async_get() -> None:
     task: Task[int] = spawn(int, "3")
 

@@ -635,7 +635,7 @@ def _join(line: WaitLine, listens: bool) -> Record:
     try:
         hub: HubBase = _local.hub
     except AttributeError:
-        hub = get_hub()
+        hub = _first_hub(line)
     glet = getcurrent()
     running = _running_loop
     if running is None and "asyncio.events" in _modules:
@@ -656,6 +656,17 @@ def _join(line: WaitLine, listens: bool) -> Record:
         line._nlisten += 1
     mutex.release()
     return record
+
+
+def _first_hub(line: WaitLine) -> HubBase:
+    """This thread's first wait: make its hub -- unless the wait is refused anyway.
+
+    A coroutine that blocks on a running asyncio loop is refused before a hub is made, so the
+    refusal leaves the thread free for ``aio.run_greenlet`` to bind its hub to that loop.
+    """
+    if _get_running_loop() is not None:
+        raise _cannot_block(line, None)
+    return get_hub()
 
 
 @parks
@@ -784,16 +795,19 @@ def _get_running_loop() -> object:
     return getter()
 
 
-def _blocks_a_running_loop(hub: HubBase, loop: object) -> bool:
+def _blocks_a_running_loop(hub: HubBase | None, loop: object) -> bool:
     """True if parking here would block the asyncio loop ``loop`` running in this thread.
 
     Parking is fine only under the asyncio hub bound to that very loop (a greenlet started by
-    ``run_greenlet``); under any other hub the loop would stop until the wait ended.
+    ``run_greenlet``); under any other hub (or none yet) the loop would stop until the wait
+    ended.
     """
-    return loop is not None and (not hub._is_asyncio or getattr(hub, "loop", None) is not loop)
+    return loop is not None and (
+        hub is None or not hub._is_asyncio or getattr(hub, "loop", None) is not loop
+    )
 
 
-def _cannot_block(line: WaitLine, hub: HubBase) -> RuntimeError:
+def _cannot_block(line: WaitLine, hub: HubBase | None) -> RuntimeError:
     """The error for a blocking wait where it would freeze the loop that must wake it."""
     owner = line.owner
     what = repr(owner if owner is not None else line)
