@@ -644,8 +644,7 @@ class CappedSemaphore(Linkable):
 
     def make_waitline(self) -> WaitLine:
         line = _AcquireLine(self)
-        rline = _ReleaseLine(self)
-        rline.mutex = line.mutex  # one mutex for both lines
+        rline = _ReleaseLine(self, mutex=line.mutex)  # one mutex for both lines
         self._rline = rline
         return line
 

@@ -288,9 +288,8 @@ class SimpleQueue(Linkable, Generic[T]):
             with _CREATE:
                 putters = self._putters
                 if putters is None:
-                    putters = PutLine(self)
-                    if self._lock is not None:
-                        putters.mutex = self._lock  # the hooked engine's one lock
+                    # The hooked engine's lines share its one lock.
+                    putters = PutLine(self, mutex=self._lock)
                     self._putters = putters
         return putters
 
