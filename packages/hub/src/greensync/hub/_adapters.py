@@ -21,6 +21,7 @@ Each adapter imports its framework only when it is created; none is a dependency
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import os
 import sys
@@ -153,7 +154,7 @@ class _AdapterHub(HubBase):
 
     def call_at(
         self, when: float, fn: Callable[..., object], *args: Any, ref: bool = True
-    ) -> _Timer:
+    ) -> _Timer | _GeventTimer:
         if isinstance(when, bool) or not isinstance(when, (int, float)) or when != when:
             return super().call_at(when, fn, *args, ref=ref)  # type: ignore[no-any-return]
         return self._timer_at(float(when), fn, args, ref)
@@ -195,13 +196,13 @@ class _AdapterHub(HubBase):
 
     def call_later(
         self, seconds: float, fn: Callable[..., object], *args: Any, ref: bool = True
-    ) -> _Timer:
+    ) -> _Timer | _GeventTimer:
         delay = _check_delay(seconds, "seconds")
         return self._timer_at(self.time() + delay, fn, args, ref)
 
     def _timer_at(
         self, when: float, fn: Callable[..., object], args: tuple[Any, ...], ref: bool
-    ) -> _Timer:
+    ) -> _Timer | _GeventTimer:
         if not callable(fn):
             _check_callable(fn)  # type: ignore[unreachable]
         timer: _Timer
@@ -219,7 +220,8 @@ class _AdapterHub(HubBase):
     def _switch_to_loop(self, loop_greenlet: greenlet) -> Any:
         # Keep the other loop alive while another thread might post, and watch for deadlock
         # while the main greenlet is parked.
-        if not self._watching and (getcurrent() is self._main or threading.active_count() > 1):
+        # (_thread._count() counts the other live threads, without threading's lock.)
+        if not self._watching and (getcurrent() is self._main or _thread._count()):
             self._watch()
         return self._switch_raw(loop_greenlet)
 
@@ -228,7 +230,7 @@ class _AdapterHub(HubBase):
         return _greenlet_switch(loop_greenlet)
 
     def _pending(self) -> int:
-        return self._npending
+        return self._npending + len(self._wakes)
 
     def _wait_fd(self, fd: int, direction: int, timeout: float | None) -> None:
         current = getcurrent()
@@ -320,6 +322,44 @@ _FD_TIMEOUT = object()
 
 
 @final
+class _GeventTimer:
+    """A greensync timer handle over a libev/libuv timer watcher of gevent's loop."""
+
+    __slots__ = ("_watcher", "when")
+
+    def __init__(self, watcher: Any, when: float) -> None:
+        self._watcher: Any = watcher
+        self.when = when
+
+    @property
+    def pending(self) -> bool:
+        """True until the timer has fired or been cancelled."""
+        return self._watcher is not None
+
+    @property
+    def ref(self) -> bool:
+        """Whether this timer keeps the loop alive."""
+        watcher = self._watcher
+        return bool(watcher.ref) if watcher is not None else False
+
+    @ref.setter
+    def ref(self, value: bool) -> None:
+        watcher = self._watcher
+        if watcher is not None:
+            watcher.ref = bool(value)
+
+    def cancel(self) -> None:
+        """Stop the timer; a cancelled timer never fires (and lets go of its call at once)."""
+        self.close()
+
+    def close(self) -> None:
+        watcher = self._watcher
+        if watcher is not None:
+            self._watcher = None
+            watcher.close()
+
+
+@final
 class GeventHub(_AdapterHub):
     """greensync's hub interface over gevent's hub (and its libev/libuv loop) in this thread.
 
@@ -347,6 +387,42 @@ class GeventHub(_AdapterHub):
 
     def _post_threadsafe(self, fn: Callable[[], object]) -> None:
         self._gloop.run_callback_threadsafe(fn)
+
+    def _post_wakes(self) -> None:
+        self._gloop.run_callback(self._run_wakes)
+
+    def _yield_turn(self, current: greenlet) -> None:
+        # HubBase._yield_turn without the handle and closure of run_callback: gevent's own
+        # callback, counted for _pending() (the testing helpers) by hand.
+        self._npending += 1
+        callback = self._gloop.run_callback(self._resume, current)
+        try:
+            self.switch("sleep")
+        finally:
+            if callback.pending:
+                callback.stop()
+                self._npending -= 1
+
+    def _resume(self, glet: greenlet) -> None:
+        self._npending -= 1
+        glet.switch()
+
+    def _timer_at(
+        self, when: float, fn: Callable[..., object], args: tuple[Any, ...], ref: bool
+    ) -> _GeventTimer:
+        # libev's own timer, started with the call and its arguments: no closure, no wrapper
+        # timer (gevent keeps its own count of what keeps the loop alive).
+        if not callable(fn):
+            _check_callable(fn)  # type: ignore[unreachable]
+        self._gloop.update_now()
+        watcher = self._gloop.timer(max(0.0, when - _monotonic()), ref=ref)
+        handle = _GeventTimer(watcher, when)
+        watcher.start(self._fire, handle, fn, args)
+        return handle
+
+    def _fire(self, handle: _GeventTimer, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
+        handle.close()  # fired: let go of the call and its arguments at once
+        self._call(fn, args)
 
     def _arm_at(self, when: float, fn: Callable[[], object], ref: bool) -> _Timer:
         self._gloop.update_now()
@@ -456,6 +532,9 @@ class EventletHub(_AdapterHub):
     def _post(self, fn: Callable[[], object]) -> Callable[[], object]:
         timer = self._ehub.schedule_call_global(0, fn)
         return timer.cancel  # type: ignore[no-any-return]
+
+    def _post_wakes(self) -> None:
+        self._ehub.schedule_call_global(0, self._run_wakes)
 
     def _post_threadsafe(self, fn: Callable[[], object]) -> None:
         self._threadsafe.append(fn)
@@ -583,6 +662,9 @@ class AsyncioHub(_AdapterHub):
 
     def _post(self, fn: Callable[[], object]) -> Callable[[], object]:
         return self._loop.call_soon(fn).cancel
+
+    def _post_wakes(self) -> None:
+        self._loop.call_soon(self._call, self._run_wakes, ())
 
     def _post_threadsafe(self, fn: Callable[[], object]) -> None:
         try:

@@ -594,9 +594,25 @@ class HubBase:
         if not self._wake_pending:
             self._wake_pending = True
             if self._thread_ident == _get_ident():
-                self.run_callback(self._run_wakes)
+                self._post_wakes()
             else:
                 self.run_callback_threadsafe(self._run_wakes)
+
+    def _yield_turn(self, current: greenlet) -> None:
+        """``sleep(0)``: let every other runnable greenlet run once, then resume ``current``."""
+        handle = self.run_callback(current.switch)
+        try:
+            self.switch("sleep")
+        finally:
+            handle.cancel()
+
+    def _post_wakes(self) -> None:
+        """Have :meth:`_run_wakes` called on this hub's next turn (from its own thread).
+
+        An adapter posts it to its host loop directly, with no handle: a batch is never
+        cancelled, and ``_wakes`` itself says that work is pending.
+        """
+        self.run_callback(self._run_wakes)
 
     def _run_wakes(self) -> None:
         # Clear the flag first: a wake queued from another thread while we drain either lands

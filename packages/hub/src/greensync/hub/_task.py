@@ -70,11 +70,10 @@ def sleep(seconds: float = 0) -> None:
             raise result.exc
         return
     delay = _check_delay(seconds, "seconds")
-    handle: CallbackHandle | TimerHandle
     if delay == 0:
-        handle = hub.run_callback(current.switch)
-    else:
-        handle = hub.call_later(delay, current.switch)
+        hub._yield_turn(current)
+        return
+    handle = hub.call_later(delay, current.switch)
     try:
         hub.switch("sleep")
     finally:
