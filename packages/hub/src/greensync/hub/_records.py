@@ -36,17 +36,19 @@ VALUE: Final = 3
 STATE: Final = 4
 #: A rawlink callback, or the asyncio future of an awaiting task; ``None`` for a greenlet.
 CALL: Final = 5
-#: The timer of a timed greenlet wait (so a move can disarm it), else ``None``.
+#: While waiting: the timer of a timed wait (so a move can disarm it), else ``None``.
 TIMER: Final = 6
+#: Once handed, on the built-in hub: the ready-queue item ``[fn, args]`` (a plain ``list``)
+#: that will wake it, so a waiter that leaves first can cancel it (``item[0] = None``).  It
+#: takes the timer's place: a handed record's timer is never looked at again (a parked
+#: waiter is 8 bytes smaller).
+QUEUED: Final = 6
 #: True for a listener (woken all together by ``notify``), False for a taker (handed values).
 LISTENS: Final = 7
-#: Once handed, on the built-in hub: the ready-queue item ``[fn, args]`` that will wake it, so
-#: a waiter that leaves first can cancel it (``item[0] = None``).
-QUEUED: Final = 8
 
 WAITING: Final = 0
 HANDED: Final = 1
 DONE: Final = 2
 
-#: A record: ``[who, waker, line, value, state, call, timer, listens, queued]``.
+#: A record: ``[who, waker, line, value, state, call, timer or queued, listens]``.
 Record = list[Any]
