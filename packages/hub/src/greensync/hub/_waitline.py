@@ -332,16 +332,7 @@ class WaitLine(deque[Record]):
         Raises:
             RuntimeError: no asyncio event loop is running in this thread.
         """
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        waker = _loop_waker(loop)
-        future = loop.create_future()
-        record = [None, waker, self, None, WAITING, future, None, False]
-        mutex = self.mutex
-        mutex.acquire()
-        self.append(record)
-        mutex.release()
+        record = _join_task(self, False)
         if retry is not None:
             try:
                 got = retry()
@@ -351,23 +342,29 @@ class WaitLine(deque[Record]):
             if got is not NOTHING:
                 _leave(record)
                 return got
-        return await _await(record, loop, future, timeout)
+            retry = None
+        # The wait itself, in this coroutine (a nested one would cost its creation and a
+        # frame per parked task).
+        future = record[CALL]
+        timer = None
+        if timeout is not None:
+            timer = record[TIMER] = record[WAKER].loop.call_later(timeout, _expire, record)
+        try:
+            value = await future
+        except BaseException:
+            _leave(record)  # cancelled: give back anything handed meanwhile
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        record[STATE] = DONE  # taken: only this thread moves a handed record on
+        return value
 
     async def async_listen(
         self, timeout: float | None = None, ready: Callable[[], object] | None = None
     ) -> bool:
         """:meth:`listen`, for an asyncio task (see :meth:`async_park`)."""
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        waker = _loop_waker(loop)
-        future = loop.create_future()
-        record = [None, waker, self, None, WAITING, future, None, True]
-        mutex = self.mutex
-        mutex.acquire()
-        self.append(record)
-        self._nlisten += 1
-        mutex.release()
+        record = _join_task(self, True)
         if ready is not None:
             try:
                 now = ready()
@@ -377,7 +374,21 @@ class WaitLine(deque[Record]):
             if now:
                 _leave(record)
                 return True
-        return await _await(record, loop, future, timeout) is not TIMED_OUT
+            ready = None
+        future = record[CALL]
+        timer = None
+        if timeout is not None:
+            timer = record[TIMER] = record[WAKER].loop.call_later(timeout, _expire, record)
+        try:
+            value = await future
+        except BaseException:
+            _leave(record)
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        record[STATE] = DONE
+        return value is not TIMED_OUT
 
     def link(self, callback: Callable[[Any], object]) -> None:
         """Call ``callback(owner)`` in this thread's hub at the next :meth:`notify` (one-shot).
@@ -701,6 +712,31 @@ def _join(line: WaitLine, listens: bool) -> Record:
     return record
 
 
+def _join_task(line: WaitLine, listens: bool) -> Record:
+    """Put the running asyncio task in ``line`` (a taker, or a listener); return its record.
+
+    Raises:
+        RuntimeError: no asyncio event loop is running in this thread.
+    """
+    running = _running_loop
+    if running is None:
+        running = _find_running_loop_getter() if "asyncio.events" in _modules else None
+    loop: Any = running() if running is not None else None
+    if loop is None:
+        raise RuntimeError(f"no running asyncio event loop to wait on {line.owner!r} in")
+    waker: _LoopWaker | None = getattr(_local, "loop_waker", None)
+    if waker is None or waker.loop is not loop:
+        waker = _local.loop_waker = _LoopWaker(loop)
+    record = [None, waker, line, None, WAITING, loop.create_future(), None, listens]
+    mutex = line.mutex
+    mutex.acquire()
+    line.append(record)
+    if listens:
+        line._nlisten += 1
+    mutex.release()
+    return record
+
+
 def _first_hub(line: WaitLine) -> HubBase:
     """This thread's first wait: make its hub -- unless the wait is refused anyway.
 
@@ -710,28 +746,6 @@ def _first_hub(line: WaitLine) -> HubBase:
     if _get_running_loop() is not None:
         raise _cannot_block(line, None)
     return get_hub()
-
-
-async def _await(
-    record: Record,
-    loop: asyncio.AbstractEventLoop,
-    future: asyncio.Future[Any],
-    timeout: float | None,
-) -> Any:
-    """Await the future of ``record`` (already in its line) until it is resolved or times out."""
-    timer = None
-    if timeout is not None:
-        timer = record[TIMER] = loop.call_later(timeout, _expire, record)
-    try:
-        value = await future
-    except BaseException:
-        _leave(record)  # cancelled: give back anything handed meanwhile
-        raise
-    finally:
-        if timer is not None:
-            timer.cancel()
-    record[STATE] = DONE  # taken: only this thread moves a handed record on
-    return value
 
 
 # -- asyncio -------------------------------------------------------------------------------
@@ -781,14 +795,6 @@ class _LoopWaker:
                 future = record[CALL]
                 if not future.done():
                     future.set_result(record[VALUE])
-
-
-def _loop_waker(loop: asyncio.AbstractEventLoop) -> _LoopWaker:
-    """The waker of ``loop`` (the running loop of this thread), made on first use."""
-    waker: _LoopWaker | None = getattr(_local, "loop_waker", None)
-    if waker is None or waker.loop is not loop:
-        waker = _local.loop_waker = _LoopWaker(loop)
-    return waker
 
 
 #: ``asyncio.events._get_running_loop`` once asyncio is imported (it cannot run a loop before).
