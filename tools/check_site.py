@@ -5,9 +5,10 @@ Usage: ``python tools/check_site.py SITE_DIR`` (``nox -s docs`` runs it after ``
 1. Every name in the ``__all__`` of every ``greensync.*`` package has an anchor on its API page,
    so a public name can never be missing from the reference.
 2. Headless Chromium (Debian's ``chromium`` and ``chromedriver``, driven through Selenium) loads
-   the site from a local HTTP server on 127.0.0.1: the home page, each package's API page and
-   the benchmarks page must render with no console error, and the search box must find
-   "Semaphore".  A screenshot of each page is saved under ``SITE_DIR/_checks/``.
+   the site from a local HTTP server on 127.0.0.1: the home page, each package's API page, the
+   benchmarks page and two guide pages (the waiter diagram, the wait-line guide) must render
+   with no console error and no broken image, and the search box must find "Semaphore".  A
+   screenshot of each page is saved under ``SITE_DIR/_checks/``.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ PAGES: dict[str, tuple[str, str]] = {
     "api-queue": ("api/queue/", "[id='greensync.queue.Queue.get']"),
     "api-timeout": ("api/timeout/", "[id='greensync.timeout.Timeout.cancel']"),
     "benchmarks": ("benchmarks/", "img[src$='bench.png']"),
+    "how-the-hub-works": ("guide/how-the-hub-works/", "img[src$='waiter-states.svg']"),
+    "build-your-own": ("guide/build-your-own/", "#takers-a-pool-of-reusable-objects"),
 }
 
 

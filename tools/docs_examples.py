@@ -15,6 +15,10 @@ The rules a page can rely on:
 * A block made only of snippet lines (``--8<-- "examples/inside_gevent.py"``), which the site
   replaces with the file, runs that file in a fresh Python process: an example that picks the
   thread's hub with ``use()`` needs a process of its own.
+* A block preceded by ``<!-- own-process: next -->`` (invisible, like the skip marker) runs,
+  as shown, in a fresh Python process of its own, not in the file's namespace: an example that
+  starts gevent's or eventlet's hub in the main thread would otherwise hand every later page
+  that framework's adapter.
 * Every file starts on a fresh hub in the test's thread, so one page's parked greenlets or
   asyncio binding never reach the next page.
 """
@@ -27,10 +31,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sybil import Sybil
+from sybil import Region, Sybil
 from sybil.evaluators.python import PythonEvaluator
 from sybil.parsers.markdown import CodeBlockParser, SkipParser
-from sybil.parsers.markdown.lexers import FencedCodeBlockLexer
+from sybil.parsers.markdown.lexers import DirectiveInHTMLCommentLexer, FencedCodeBlockLexer
 
 from greensync.hub import get_hub
 
@@ -39,12 +43,28 @@ _SNIPPET = re.compile(r'^--8<--\s+"(?P<path>[^"]+)"\s*$')
 # Fences that look like Python but would not run: a typo must not hide an example from the tests.
 _NEAR_PYTHON = re.compile(r"^(py|python3?|pycon|python\s.+)$")
 _run_python = PythonEvaluator(future_imports=())
+# Set in a file's namespace by an ``<!-- own-process: next -->`` marker, taken by the next block.
+_OWN_PROCESS = "__greensync_docs_own_process__"
+
+
+def _run_apart(command: list[str], what: str) -> None:
+    """Run ``command`` (a Python program) in a fresh process; fail with its output."""
+    __tracebackhide__ = True
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    if done.returncode:
+        raise AssertionError(f"{what} exited with {done.returncode}:\n{done.stdout}{done.stderr}")
 
 
 def _evaluate(example: Any) -> None:
-    """Run one ``python`` block: in this process, or a snippet file in a fresh one."""
+    """Run one ``python`` block: in this process, or in a fresh one (snippets, own-process)."""
     __tracebackhide__ = True
-    lines = [line for line in str(example.parsed).splitlines() if line.strip()]
+    source = str(example.parsed)
+    if example.namespace.pop(_OWN_PROCESS, False):
+        _run_apart([sys.executable, "-c", source], f"the block at line {example.line}")
+        return
+    lines = [line for line in source.splitlines() if line.strip()]
     matches = [_SNIPPET.match(line) for line in lines]
     if not lines or not all(matches):
         _run_python(example)
@@ -52,19 +72,22 @@ def _evaluate(example: Any) -> None:
     for match in matches:
         assert match is not None
         script = ROOT / match.group("path")
-        done = subprocess.run(
-            [sys.executable, str(script)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if done.returncode:
-            raise AssertionError(
-                f"{script.relative_to(ROOT)} exited with {done.returncode}:\n"
-                f"{done.stdout}{done.stderr}"
-            )
+        _run_apart([sys.executable, str(script)], str(script.relative_to(ROOT)))
+
+
+class _OwnProcessParser:
+    """A Sybil parser for ``<!-- own-process: next -->``: the next block runs in a new process."""
+
+    def __init__(self) -> None:
+        self.lexer = DirectiveInHTMLCommentLexer(directive="own-process", arguments="next")
+
+    def __call__(self, document: Any) -> Any:
+        for lexed in self.lexer(document):
+            yield Region(lexed.start, lexed.end, "next", self._mark)
+
+    @staticmethod
+    def _mark(example: Any) -> None:
+        example.namespace[_OWN_PROCESS] = True
 
 
 class _Fail:
@@ -103,7 +126,12 @@ def _fresh_hub(namespace: dict[str, Any]) -> None:
 
 
 pytest_collect_file = Sybil(
-    parsers=[CodeBlockParser("python", _evaluate), SkipParser(), _NearPythonFences()],
+    parsers=[
+        CodeBlockParser("python", _evaluate),
+        SkipParser(),
+        _OwnProcessParser(),
+        _NearPythonFences(),
+    ],
     path=str(ROOT),
     patterns=["*.md"],
     excludes=["site/*", ".nox/*"],
