@@ -230,3 +230,21 @@ def test_a_greenlet_handed_a_permit_and_killed_before_it_ran_gives_it_back() -> 
 def _in_thread(fn: Callable[[], Any]) -> Any:
     """Run ``fn()`` in a fresh thread (its own hub, made the default way; destroyed after)."""
     return run_in_threads(lambda _: fn(), 1, timeout=60, what="the test thread")[0]
+
+
+def test_after_asyncio_run_with_run_greenlet_the_thread_gets_a_hub_of_its_own_again() -> None:
+    from greensync.hub.aio import run_greenlet
+
+    def body() -> list[object]:
+        async def main() -> str:
+            return await run_greenlet(lambda: "greenlet on the loop")
+
+        seen: list[object] = [asyncio.run(main())]  # binds the hub to that loop, then closes it
+        waiter: Waiter[str] = Waiter()
+        spawn(waiter.switch, "woken")  # a new hub: the old one's loop is closed
+        seen.append(waiter.get(timeout=5))
+        sleep(0.001)
+        seen.append("slept")
+        return seen
+
+    assert _in_thread(body) == ["greenlet on the loop", "woken", "slept"]

@@ -89,6 +89,19 @@ class _ThreadEnd:
         self.hub._thread_ended()
 
 
+def _stale(hub: HubBase) -> bool:
+    """If ``hub`` is bound to an asyncio loop that is closed now, drop it and say so.
+
+    ``aio.run_greenlet`` binds the thread's hub to the running loop; once that ``asyncio.run()``
+    is over, greenlet code in the thread must get a hub of its own again.
+    """
+    loop = getattr(hub, "_loop", None) if hub._is_asyncio else None
+    if loop is None or getattr(hub, "_owns_loop", True) or not loop.is_closed():
+        return False
+    hub.destroy()
+    return True
+
+
 def get_hub() -> HubBase:
     """Return this thread's hub, creating it on first use.
 
@@ -97,9 +110,12 @@ def get_hub() -> HubBase:
     exists in this thread; else the built-in :class:`Hub`.
     """
     try:
-        return _local.hub  # type: ignore[no-any-return]
+        hub: HubBase = _local.hub
     except AttributeError:
         return _install(_factory())
+    if hub._is_asyncio and _stale(hub):
+        return _install(_factory())
+    return hub
 
 
 def _install(hub: HubBase) -> HubBase:

@@ -10,7 +10,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, final, overload
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from ._current import get_hub
+from ._current import _stale, get_hub
 from ._diagnostics import parked_on
 from ._loop import (
     CallbackHandle,
@@ -70,6 +70,8 @@ def sleep(seconds: float = 0) -> None:
             raise result.exc
         return
     delay = _check_delay(seconds, "seconds")
+    if hub._is_asyncio and _stale(hub):
+        hub = get_hub()  # the asyncio loop it was bound to is closed: a fresh hub
     if delay == 0:
         hub._yield_turn(current)
         return

@@ -77,7 +77,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from greenlet import getcurrent, greenlet
 
-from ._current import get_hub
+from ._current import _stale, get_hub
 from ._loop import Hub, HubBase, _Throw, parks
 from ._records import (
     CALL,
@@ -701,6 +701,8 @@ def _join(line: WaitLine, listens: bool) -> Record:
     ):
         # Parking here would block the asyncio loop running in this thread (fine only under
         # the asyncio hub bound to that very loop: run_greenlet's greenlets).
+        if _stale(hub):
+            return _join(line, listens)  # once more, on the thread's fresh hub
         raise _cannot_block(line, hub)
     record = [glet, hub, line, None, WAITING, None, None, listens]
     mutex = line.mutex
