@@ -82,12 +82,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason=f"about the built-in hub itself; the {name} adapter is selected"
     )
     skip_stress = pytest.mark.skip(reason="long stress run: set GREENSYNC_STRESS=1 (nox -s stress)")
+    ours = False
     for item in items:
         if not _in_greensync_package(item.path.parent):
             continue
+        ours = True
         if adapter and "builtin_hub" in item.keywords:
             item.add_marker(skip_builtin)
         if not stress and "stress" in item.keywords:
             item.add_marker(skip_stress)
         if default_timeout and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(DEFAULT_TIMEOUT))
+    if ours and os.environ.get("CI"):
+        _reproducible_hypothesis()
+
+
+def _reproducible_hypothesis() -> None:
+    """Under CI, make hypothesis draw the same examples on every run, and keep no database.
+
+    A property test that fails in CI then fails again with the same example, on any machine,
+    instead of passing on the rerun (and a random failure cannot block a merge by luck).  Only
+    in runs that hold greensync tests; explicit ``@settings`` of a test still win for the
+    options they name.
+    """
+    try:
+        from hypothesis import settings
+    except ImportError:
+        return
+    settings.register_profile("greensync-ci", derandomize=True, database=None, print_blob=True)
+    settings.load_profile("greensync-ci")
