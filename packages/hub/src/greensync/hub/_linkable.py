@@ -35,6 +35,11 @@ class Linkable(ABC):
     own blocking methods; see :class:`~greensync.hub.WaitLine` for the rules.
 
     Every Linkable can be weakly referenced.
+
+    Attributes:
+        waitline: This object's :class:`~greensync.hub.WaitLine` of takers and listeners, or
+            ``None`` until somebody first needs it (see :meth:`get_waitline`).  A fast path
+            reads ``if self.waitline:``, true while anyone may be waiting or listening.
     """
 
     __slots__ = ("__weakref__", "waitline")

@@ -546,7 +546,8 @@ class HubBase:
 
             message = describe_deadlock(self, self._main.gr_frame, threads=True)[0]
             logger.warning(
-                "possible deadlock: stuck for %.1f s (GREENSYNC_DEADLOCK_WARN=%g): %s",
+                "possible deadlock: stuck for %.1f s (warned after %g s: GREENSYNC_DEADLOCK_WARN "
+                "or hub.deadlock_warning): %s",
                 now - since,
                 interval,
                 message,

@@ -141,8 +141,9 @@ class WaitLine(deque[Record]):
     """A FIFO line of waiters -- greenlets, asyncio tasks, callbacks -- for one primitive.
 
     A primitive parks its callers here and, when it can serve them, hands values to the first
-    (:meth:`handoff`) or wakes the listeners (:meth:`notify`).  See the module documentation
-    for the rules both sides follow; in short::
+    (:meth:`handoff`) or wakes the listeners (:meth:`notify`).  The documentation's guide
+    "Building your own primitive on the wait line" gives the rules both sides follow, with
+    worked examples; in short::
 
         # the waiting side (without the mutex)
         value = line.park(timeout, retry=try_take)      # join, try again, then park
@@ -169,6 +170,11 @@ class WaitLine(deque[Record]):
         owner: What the waiters wait on, for error messages, ``LoopExit`` and reprs, and what
             ``rawlink`` callbacks are called with.  Held weakly.
         mutex: A lock to share with another line (by default the line makes its own).
+
+    Attributes:
+        mutex: The ``threading.Lock`` that guards the records: hold it around
+            :meth:`handoff`, :meth:`notify`, :meth:`move_to` and the counts, to make several
+            steps one.  Lines that change together share one (``mutex=`` at creation).
     """
 
     __slots__ = ("_dead", "_nlisten", "_owner", "mutex")
