@@ -10,14 +10,12 @@ invalid, never as fast.
 A :class:`Backend` is one kind of row: a library, or greensync on one hub (the same module run
 after ``greensync.hub.use(hub)``) or with its asyncio face.  Each greensync row has a *host*,
 the library whose own primitives it stands in for, and is judged by its paired ratio to that
-host (:func:`comparisons`).  A workload written against greensync API that does not exist yet
-is marked with :func:`needs` and reported as pending until the API lands.
+host (:func:`comparisons`).
 """
 
 from __future__ import annotations
 
 import gc
-import importlib
 import tracemalloc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -327,40 +325,6 @@ def comparisons(workload: Workload, backend: str) -> list[Comparison]:
     if spec.host is None or not applies(spec.host, workload.name):
         return []
     return [Comparison(spec.host, workload.target if spec.workload_targets else spec.target)]
-
-
-# -- API that is not there yet ---------------------------------------------------------------
-
-_F = TypeVar("_F")
-
-
-def needs(*api: str) -> Callable[[_F], _F]:
-    """Mark a workload (or memory probe) as needing ``api``: ``"module:Class.attribute"`` names.
-
-    The measuring process checks them before it runs the workload; while one is missing, the
-    run is reported as *pending* (the API is not written yet), not as invalid, so a workload
-    can be written against an API before it lands.  The mark lives on the function it guards.
-    """
-
-    def mark(fn: _F) -> _F:
-        fn.needs = api  # type: ignore[attr-defined]
-        return fn
-
-    return mark
-
-
-def missing_api(fn: object) -> list[str]:
-    """Return the names ``fn`` was marked as needing (:func:`needs`) that do not resolve."""
-    missing = []
-    for name in getattr(fn, "needs", ()):
-        module_name, _, path = name.partition(":")
-        try:
-            obj: object = importlib.import_module(module_name)
-            for part in path.split(".") if path else ():
-                obj = getattr(obj, part)
-        except (ImportError, AttributeError):
-            missing.append(name.replace(":", "."))
-    return missing
 
 
 @dataclass

@@ -9,7 +9,7 @@ every adapter: the measuring process calls ``greensync.hub.use(...)`` before imp
 
 ``cross_thread_pingpong`` is greensync's own: a greenlet in this thread and an asyncio task on
 a loop in another share two greensync queues, the task through the asyncio face (``await
-q.async_get()`` / ``await q.async_put(item)``), which it needs before it can run.
+q.async_get()`` / ``await q.async_put(item)``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import greensync.queue
 import greensync.timeout
 from benchmarks import _crossthread
 from benchmarks._greenlets import Library, factories, join_checking, parked_probe, workloads
-from benchmarks._spec import Outcome, ParkProbe, Run, needs
+from benchmarks._spec import Outcome, ParkProbe, Run
 
 LIBRARY = Library(
     name="greensync",
@@ -58,7 +58,6 @@ def _in_a_greenlet(fn: Any) -> str | None:
     return LIBRARY.join([LIBRARY.spawn(fn)])
 
 
-@needs("greensync.queue:Queue.async_put", "greensync.queue:Queue.async_get")
 def cross_thread_pingpong(n: int) -> Outcome:
     return _crossthread.pingpong(n, BRIDGE, _in_a_greenlet)
 

@@ -1,20 +1,17 @@
 """The workloads on greensync's asyncio face: coroutines awaiting greensync's primitives.
 
-What an asyncio program writes with greensync (DESIGN.md, "The asyncio face of every
-primitive"): ``await ev.async_wait()``, ``await r.async_get()``, ``async with lock:``, ``await
-sem.async_acquire()``, ``await q.async_put(item)`` / ``await q.async_get()`` / ``await
-q.async_join()``, a timed wait with the ``timeout=`` argument.  Each workload runs in a fresh
-loop (``asyncio.run``), in a process that called ``greensync.hub.use("asyncio")`` first; the
-compared row is asyncio's own primitives (``bench_asyncio``), and most bodies are the very same
-code (:mod:`benchmarks._coroutines`).
-
-Every workload is marked with the API it needs (:func:`benchmarks._spec.needs`): until that API
-exists, the run is reported as pending, not invalid.
+What an asyncio program writes with greensync: ``await ev.async_wait()``, ``await
+r.async_get()``, ``async with lock:``, ``await sem.async_acquire()``, ``await
+q.async_put(item)`` / ``await q.async_get()`` / ``await q.async_join()``, a timed wait with the
+``timeout=`` argument.  Each workload runs in a fresh loop (``asyncio.run``), in a process that
+called ``greensync.hub.use("asyncio")`` first; the compared row is asyncio's own primitives
+(``bench_asyncio``), and most bodies are the very same code (:mod:`benchmarks._coroutines`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any
 
@@ -23,26 +20,12 @@ import greensync.lock
 import greensync.queue
 from benchmarks import _coroutines, _spec
 from benchmarks._coroutines import AsyncLibrary, run, timed
-from benchmarks._spec import Outcome, Run, needs
-
-#: The names the workloads below need, as ``module:Class.attribute``.
-EVENT_WAIT = "greensync.event:Event.async_wait"
-RESULT_GET = "greensync.event:AsyncResult.async_get"
-QUEUE_API = ("greensync.queue:Queue.async_put", "greensync.queue:Queue.async_get")
-JOINABLE_API = (
-    "greensync.queue:JoinableQueue.async_put",
-    "greensync.queue:JoinableQueue.async_get",
-    "greensync.queue:JoinableQueue.async_join",
-)
+from benchmarks._spec import Outcome, Run
 
 
-def _lock_api(cls: str) -> tuple[str, ...]:
-    return tuple(
-        f"greensync.lock:{cls}.{name}" for name in ("__aenter__", "__aexit__", "async_acquire")
-    )
-
-
-async def _held(lock: Any) -> bool:
+async def _held(
+    lock: greensync.lock.Lock | greensync.lock.RLock | greensync.lock.Semaphore,
+) -> bool:
     """Whether another task fails to take ``lock`` at once (``async_acquire(timeout=0)``)."""
 
     async def take() -> bool:
@@ -69,18 +52,13 @@ LIBRARY = AsyncLibrary(
 )
 
 
-@needs(EVENT_WAIT)
 def event_fanout(n: int) -> Outcome:
     return run(_coroutines.event_fanout(LIBRARY, n))
 
 
-# The asyncio face is typed Any here while it is pending: mypy sees today's classes.
-_Result: Any = greensync.event.AsyncResult
-_Event: Any = greensync.event.Event
-
-
 async def _asyncresult_pingpong(n: int) -> Outcome:
-    make = _Result
+    # Each message carries the next result to wait on: typed Any, as asyncio's Futures are.
+    make: Callable[[], greensync.event.AsyncResult[Any]] = greensync.event.AsyncResult
     first = make()
     got: list[int] = []
 
@@ -105,43 +83,35 @@ async def _asyncresult_pingpong(n: int) -> Outcome:
     return Outcome(ns, n, error or _spec.check_sequence(got, n))
 
 
-@needs(RESULT_GET)
 def asyncresult_pingpong(n: int) -> Outcome:
     return run(_asyncresult_pingpong(n))
 
 
-@needs(*_lock_api("Semaphore"))
 def lock_uncontended_semaphore(n: int) -> Outcome:
     return run(_coroutines.uncontended(LIBRARY, greensync.lock.Semaphore(1), n))
 
 
-@needs(*_lock_api("Lock"))
 def lock_uncontended_lock(n: int) -> Outcome:
     return run(_coroutines.uncontended(LIBRARY, greensync.lock.Lock(), n))
 
 
-@needs(*_lock_api("RLock"))
 def lock_uncontended_rlock(n: int) -> Outcome:
     # Owned by the task: another task cannot take it while this one holds it.
     return run(_coroutines.uncontended(LIBRARY, greensync.lock.RLock(), n))
 
 
-@needs("greensync.lock:Semaphore.async_acquire")
 def semaphore_contended(n: int) -> Outcome:
     return run(_coroutines.semaphore_contended(LIBRARY, n))
 
 
-@needs(*QUEUE_API)
 def queue_pingpong(n: int) -> Outcome:
     return run(_coroutines.queue_pingpong(LIBRARY, n))
 
 
-@needs(*QUEUE_API)
 def queue_throughput(n: int) -> Outcome:
     return run(_coroutines.queue_throughput(LIBRARY, n))
 
 
-@needs(*JOINABLE_API)
 def joinable_queue(n: int) -> Outcome:
     return run(_coroutines.joinable_queue(LIBRARY, n))
 
@@ -150,7 +120,7 @@ async def _timeout_fire(n: int) -> Outcome:
     width = _spec.TIMEOUT_WAITERS
     rounds = max(1, n // width)
     seconds = _spec.SHORT_TIMEOUT
-    ev = _Event()
+    ev = greensync.event.Event()
     expired = [0] * width
     spent = [0] * width
 
@@ -168,13 +138,12 @@ async def _timeout_fire(n: int) -> Outcome:
     return Outcome(ns, rounds * width, error or _spec.check_expired(expired, spent, rounds))
 
 
-@needs(EVENT_WAIT)
 def timeout_fire(n: int) -> Outcome:
     return run(_timeout_fire(n))
 
 
 async def _wait_with_timeout_notified(n: int) -> Outcome:
-    ping, pong = _Event(), _Event()
+    ping, pong = greensync.event.Event(), greensync.event.Event()
     seconds = _spec.LONG_TIMEOUT
     woke = [0, 0]
     turns = [0, 0]  # pings sent, pongs sent
@@ -205,7 +174,6 @@ async def _wait_with_timeout_notified(n: int) -> Outcome:
     return Outcome(ns, n, error or _spec.check_counts(woke, n, "notified waits"))
 
 
-@needs(EVENT_WAIT)
 def wait_with_timeout_notified(n: int) -> Outcome:
     return run(_wait_with_timeout_notified(n))
 
@@ -215,7 +183,6 @@ WORKLOADS: dict[str, Run] = _spec.collect("greensync-async", globals())
 FACTORIES: dict[str, Any] = {}
 
 
-@needs(EVENT_WAIT)
 def parked_waiters(n: int, on_event: bool) -> tuple[int, str | None]:
     """Park ``n`` tasks (on one greensync Event, or on one shared Future); return the bytes."""
     return asyncio.run(_coroutines.parked_waiters(LIBRARY, n, on_event))

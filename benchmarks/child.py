@@ -17,8 +17,8 @@ A greensync backend that names a hub (``greensync@gevent``...) gets it from
 
 The result is one JSON object on the last line of stdout.  Exceptions and failed checks are
 reported in it as ``error``; the process still exits 0, so that only a crash or a hang is a
-crash.  A workload marked as needing API that does not exist yet (:func:`_spec.needs`) is not
-run: the result says ``pending`` and names what is missing.
+crash.  A backend that lacks a method a workload calls fails like any other: ``error`` names
+the exception.
 """
 
 from __future__ import annotations
@@ -92,17 +92,8 @@ def _result(n: int, out: Outcome) -> dict[str, Any]:
     return {"n": n, "ns": out.ns, "ops": out.ops, "error": out.error}
 
 
-def _pending(fn: object) -> str | None:
-    """Say what API ``fn`` waits for, if it is marked as needing API that is not there yet."""
-    missing = _spec.missing_api(fn)
-    return f"waits for {', '.join(missing)}" if missing else None
-
-
 def command_run(workload: str, backend: str, n: int, warmup: int) -> dict[str, Any]:
     run = _workload(load(backend), workload)
-    pending = _pending(run)
-    if pending is not None:
-        return {"pending": pending}
     if warmup > 0:
         out = timed(run, warmup)
         if out.error is not None:
@@ -112,9 +103,6 @@ def command_run(workload: str, backend: str, n: int, warmup: int) -> dict[str, A
 
 def command_calibrate(workload: str, backend: str, seconds: float, measure: bool) -> dict[str, Any]:
     run = _workload(load(backend), workload)
-    pending = _pending(run)
-    if pending is not None:
-        return {"pending": pending}
     n, out = calibrate(run, _spec.WORKLOAD_BY_NAME[workload].unit, seconds)
     if out.error is not None or not measure:
         return _result(n, out)
@@ -144,9 +132,6 @@ def command_memory(backend: str, instances: int, parked: int) -> dict[str, Any]:
 
 def _parked(probe: _spec.ParkProbe, parked: int) -> dict[str, Any]:
     """Bytes per parked waiter: ``parked`` parked on an Event, less as many parked bare."""
-    pending = _pending(probe)
-    if pending is not None:
-        return {"bytes": None, "error": None, "pending": pending}
     try:
         bare, error = probe(parked, False)
         if error is not None:

@@ -15,10 +15,9 @@ A quick run (``--quick``) calibrates and measures in the same process, once per 
 short target: it proves every backend runs every workload correctly, in well under a minute, and
 its numbers are only indicative.
 
-The exit status is 1 if any measurement was invalid (a failed check, an exception, a crash, a
-hang), 0 otherwise.  Missing a performance target never fails the run, and neither does a
-workload that is *pending*: written against greensync API that does not exist yet
-(``_spec.needs``), reported as such, not run -- unless ``--require-api`` is given.
+The exit status is 1 if any measurement was invalid (a failed check, an exception -- such as a
+method the backend lacks --, a crash, a hang), 0 otherwise.  Missing a performance target never
+fails the run.
 """
 
 from __future__ import annotations
@@ -100,8 +99,6 @@ class Cell:
     n: int | None = None
     samples: dict[int, Sample] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-    #: What greensync API the workload waits for; it was not run.
-    pending: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -123,7 +120,6 @@ class MemCell:
     backend: str
     values: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    pending: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -179,7 +175,7 @@ class Progress:
         self.start = time.monotonic()
 
     def skip(self) -> None:
-        """One planned child fewer: its pair is pending or its calibration failed."""
+        """One planned child fewer: its pair's calibration failed."""
         self.total -= 1
 
     def note(self, what: str, outcome: str) -> None:
@@ -221,10 +217,6 @@ def measure(
                 mode.child_timeout,
             )
             cell = cells[name, backend]
-            if result.get("pending"):
-                cell.pending = str(result["pending"])
-                progress.note(f"calibrate {name} {backend}", f"PENDING: {cell.pending}")
-                continue
             if result.get("error"):
                 cell.errors.append(f"calibration: {result['error']}")
                 progress.note(f"calibrate {name} {backend}", "INVALID")
@@ -239,9 +231,6 @@ def measure(
             for backend in present[shift:] + present[:shift]:
                 cell = cells[workload.name, backend]
                 what = f"{workload.name} {backend}"
-                if cell.pending is not None:
-                    progress.skip()
-                    continue
                 if mode.name == "quick":
                     args = ["calibrate", workload.name, backend, "--seconds", str(mode.seconds)]
                     args.append("--measure")
@@ -253,10 +242,6 @@ def measure(
                     args = ["run", workload.name, backend, "--n", str(cell.n)]
                     args += ["--warmup", str(warmup)]
                 result = run_child(args, mode.child_timeout)
-                if result.get("pending"):
-                    cell.pending = str(result["pending"])
-                    progress.note(what, f"PENDING: {cell.pending}")
-                    continue
                 sample = _sample(result)
                 if sample.error is not None:
                     cell.errors.append(f"repeat {repeat + 1}: {sample.error}")
@@ -281,9 +266,7 @@ def measure(
                 continue
             for kind, entry in result.get("memory", {}).items():
                 cell_m = memory.setdefault((kind, backend), MemCell(kind, backend))
-                if entry.get("pending"):
-                    cell_m.pending = str(entry["pending"])
-                elif entry.get("error"):
+                if entry.get("error"):
                     cell_m.errors.append(f"repeat {repeat + 1}: {entry['error']}")
                 else:
                     cell_m.values.append(float(entry["bytes"]))
@@ -309,17 +292,9 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def verdict(
-    ratio: float | None,
-    target: float | None,
-    valid: bool,
-    pending: str | None = None,
-    strict: bool = False,
-) -> str:
-    """``pass``/``miss`` against a target, ``INVALID`` for a broken run, ``PENDING`` for one
-    that waits for API, ``-`` if there is nothing to judge."""
-    if pending is not None:
-        return "PENDING"
+def verdict(ratio: float | None, target: float | None, valid: bool, strict: bool = False) -> str:
+    """``pass``/``miss`` against a target, ``INVALID`` for a broken run, ``-`` if there is
+    nothing to judge."""
     if not valid:
         return "INVALID"
     if ratio is None or target is None:
@@ -338,7 +313,7 @@ def _comparison(
         "median_ratio": median,
         "target": comp.target,
         "strict": comp.strict,
-        "verdict": verdict(median, comp.target, cell.valid, cell.pending, comp.strict),
+        "verdict": verdict(median, comp.target, cell.valid, comp.strict),
     }
 
 
@@ -367,7 +342,6 @@ def analyse(
                 "op": workload.op,
                 "n": cell.n,
                 "valid": cell.valid,
-                "pending": cell.pending,
                 "errors": cell.errors,
                 "ns_per_op": cell.ns_per_op(),
                 "median_ns_per_op": cell.median(),
@@ -399,7 +373,6 @@ def analyse(
                 "kind": kind,
                 "backend": backend,
                 "valid": cell_m.valid,
-                "pending": cell_m.pending,
                 "errors": cell_m.errors,
                 "bytes": cell_m.values,
                 "median_bytes": value,
@@ -414,12 +387,10 @@ def analyse(
                 )
                 if kind == _spec.PARKED_WAITER:
                     mem_row["target"] = f"<= {_spec.PARKED_WAITER_TARGET:g} bytes"
-                    mem_row["verdict"] = verdict(
-                        value, _spec.PARKED_WAITER_TARGET, cell_m.valid, cell_m.pending
-                    )
+                    mem_row["verdict"] = verdict(value, _spec.PARKED_WAITER_TARGET, cell_m.valid)
                 else:
                     mem_row["target"] = "<= gevent"
-                    mem_row["verdict"] = verdict(ratio, 1.0, cell_m.valid, cell_m.pending)
+                    mem_row["verdict"] = verdict(ratio, 1.0, cell_m.valid)
             mem_rows.append(mem_row)
     judged = [
         (_row_name(row, comp, len(row["comparisons"]) > 1), comp["verdict"])
@@ -433,10 +404,7 @@ def analyse(
         "summary": {
             "met": [name for name, result in judged if result == "pass"],
             "missed": [name for name, result in judged if result == "miss"],
-            "invalid": [
-                _row_name(r) for r in rows + mem_rows if not r["valid"] and not r["pending"]
-            ],
-            "pending": [_row_name(r) for r in rows + mem_rows if r["pending"]],
+            "invalid": [_row_name(r) for r in rows + mem_rows if not r["valid"]],
         },
     }
 
@@ -494,17 +462,12 @@ def _target(target: float | None, strict: bool = False) -> str:
     return f"{'<' if strict else '<='} {target:g}"
 
 
-def _status(row: dict[str, Any]) -> str:
-    """What stands in for a number: PENDING (API not there yet) or INVALID."""
-    return "PENDING" if row["pending"] else "INVALID"
-
-
 def _summary_lines(report: dict[str, Any]) -> list[str]:
     """One entry per greensync row kind: what it is compared with, targets met and missed."""
     lines = ["greensync's targets (median of paired ratios):"]
     backends = [b for b in report["settings"]["backends"] if _is_subject(b)]
     for backend in backends:
-        judged: dict[str, list[str]] = {"pass": [], "miss": [], "PENDING": [], "INVALID": []}
+        judged: dict[str, list[str]] = {"pass": [], "miss": [], "INVALID": []}
         versus: list[str] = []
         for row in report["results"]:
             if row["backend"] != backend:
@@ -526,12 +489,7 @@ def _summary_lines(report: dict[str, Any]) -> list[str]:
         held = "each workload's target" if spec.workload_targets else _target(spec.target)
         counts = ", ".join(
             f"{label} {len(judged[key])}"
-            for key, label in (
-                ("pass", "met"),
-                ("miss", "missed"),
-                ("PENDING", "pending"),
-                ("INVALID", "invalid"),
-            )
+            for key, label in (("pass", "met"), ("miss", "missed"), ("INVALID", "invalid"))
             if judged[key] or key in ("pass", "miss")
         )
         lines.append(
@@ -570,7 +528,7 @@ def format_table(report: dict[str, Any]) -> str:
         name = row["workload"] if row["workload"] != previous else ""
         previous = row["workload"]
         median = row["median_ns_per_op"]
-        ns = _fmt_ns(median) if median is not None else _status(row)
+        ns = _fmt_ns(median) if median is not None else "INVALID"
         start = (
             f"{name:<27} {row['backend']:<18} {ns:>11} "
             f"{_cell(row['median_ratio_to_gevent'], '.2f'):>8} "
@@ -597,7 +555,7 @@ def format_table(report: dict[str, Any]) -> str:
         name = row["kind"] if row["kind"] != previous else ""
         previous = row["kind"]
         value = row["median_bytes"]
-        shown = f"{value:,.0f}" if value is not None else _status(row)
+        shown = f"{value:,.0f}" if value is not None else "INVALID"
         lines.append(
             f"{name:<27} {row['backend']:<18} {shown:>11} "
             f"{_cell(row['ratio_to_gevent'], '.2f'):>8} {row.get('host') or '':>8} "
@@ -607,14 +565,6 @@ def format_table(report: dict[str, Any]) -> str:
         )
     lines += ["", *_summary_lines(report)]
     summary = report["summary"]
-    if summary["pending"]:
-        lines.append(
-            f"PENDING (written against greensync API that is not there yet; not run, not a "
-            f"failure): {len(summary['pending'])}"
-        )
-        for row in report["results"] + report["memory"]:
-            if row["pending"]:
-                lines.append(f"  {_row_name(row)}: {row['pending']}")
     if summary["invalid"]:
         lines.append(f"INVALID measurements: {', '.join(summary['invalid'])}")
         for row in report["results"] + report["memory"]:
@@ -642,10 +592,10 @@ COLORS = {
 
 @dataclass
 class _Bar:
-    """One bar of a grouped panel: its series, height (None: pending), target mark."""
+    """One bar of a grouped panel: its series, height, target mark."""
 
     series: str
-    value: float | None
+    value: float
     target: float | None = None
 
 
@@ -658,15 +608,14 @@ def _grouped(
 ) -> list[tuple[Any, str]]:
     """Draw each group's bars side by side, packed (a group shows only the bars it has).
 
-    A bar whose value is None is pending: drawn hollow and hatched at height 1, so the slot says
-    what will be measured.  A target is a black tick across its bar.  Returns the legend
-    entries: one per series, in order of appearance, then pending and target if drawn.
+    A target is a black tick across its bar.  Returns the legend entries: one per series, in
+    order of appearance, then the target if drawn.
     """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     legend: dict[str, Any] = {}
-    pending = targets = False
+    targets = False
     for g_index, group in enumerate(groups):
         members = bars.get(group, [])
         width = 0.8 / max(1, len(members))
@@ -674,11 +623,7 @@ def _grouped(
             x = g_index - 0.4 + width * (b_index + 0.5)
             color = colors.get(bar.series) or colors.get(bar.series.split(" ")[0], "#999999")
             legend.setdefault(bar.series, Patch(facecolor=color))
-            if bar.value is None:
-                pending = True
-                ax.bar(x, 1.0, width, color="none", edgecolor=color, hatch="///", lw=0.8)
-            else:
-                ax.bar(x, bar.value, width, color=color)
+            ax.bar(x, bar.value, width, color=color)
             if bar.target is not None:
                 targets = True
                 ax.hlines(bar.target, x - width / 2, x + width / 2, colors="black", lw=2)
@@ -688,9 +633,6 @@ def _grouped(
     ax.set_xticklabels(groups, rotation=30, ha="right", fontsize=8)
     ax.grid(axis="y", which="both", alpha=0.3)
     entries = [(handle, label) for label, handle in legend.items()]
-    if pending:
-        hollow = Patch(facecolor="none", edgecolor="grey", hatch="///")
-        entries.append((hollow, "pending: greensync API not there yet"))
     if targets:
         entries.append((Line2D([], [], color="black", lw=2), target_label))
     return entries
@@ -743,8 +685,8 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
             if row["backend"] == _spec.SUBJECT and comp["versus"] == _spec.BASELINE:
                 continue  # the built-in hub against gevent is the first panel
             series = f"{row['backend']} ÷ {comp['versus']}"
-            value = comp["median_ratio"] if not row["pending"] else None
-            if value is None and not row["pending"]:
+            value = comp["median_ratio"]
+            if value is None:
                 continue
             hosted.setdefault(row["workload"], []).append(_Bar(series, value, comp["target"]))
     groups = [w["name"] for w in report["workloads"] if w["name"] in hosted]
@@ -763,9 +705,8 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
     # 3. Memory over gevent's: every library, and a parked waiter under each adapter.
     mem: dict[str, list[_Bar]] = {}
     for row in report["memory"]:
-        if row["ratio_to_gevent"] or row["pending"]:
-            value = row["ratio_to_gevent"] if not row["pending"] else None
-            mem.setdefault(row["kind"], []).append(_Bar(row["backend"], value))
+        if row["ratio_to_gevent"]:
+            mem.setdefault(row["kind"], []).append(_Bar(row["backend"], row["ratio_to_gevent"]))
     groups = [kind for kind in _spec.MEMORY_KINDS if kind in mem]
     entries = _grouped(axes[2], groups, mem, COLORS)
     _legend(axes[2], entries, 6)
@@ -855,11 +796,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every result and the machine info here")
     parser.add_argument("--plot", type=Path, help="write a PNG of the ratios here")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    parser.add_argument(
-        "--require-api",
-        action="store_true",
-        help="count a workload pending greensync API as invalid (exit status 1)",
-    )
     parser.add_argument("--list", action="store_true", help="list workloads and backends, exit")
     args = parser.parse_args(argv)
 
@@ -902,7 +838,6 @@ def main(argv: list[str] | None = None) -> int:
             "memory_parked": mode.parked,
             "memory_repeats": mode.memory_repeats,
             "backends": backends,
-            "require_api": args.require_api,
             "duration_s": 0.0,
         },
         "workloads": [
@@ -939,6 +874,4 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot is not None:
         write_plot(report, args.plot)
         print(f"plot written to {args.plot}")
-    summary = report["summary"]
-    failed = summary["invalid"] or (args.require_api and summary["pending"])
-    return 1 if failed else 0
+    return 1 if report["summary"]["invalid"] else 0
