@@ -8,6 +8,7 @@ not the event happens to be set already.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import sys
 import threading
@@ -21,7 +22,7 @@ import pytest
 
 from greensync.event import AsyncResult, Event, ValueEvent
 from greensync.hub import get_hub, sleep, spawn
-from greensync.hub.testing import assert_no_links, run_until_blocked
+from greensync.hub.testing import assert_no_links, run_in_threads, run_until_blocked
 from greensync.hub.testing import existing_hub as _peek_hub
 
 if TYPE_CHECKING:
@@ -71,6 +72,16 @@ def _wait_for_value(result: AsyncResult[int], timeout: Any) -> object:
     return "timed out" if value is None else value
 
 
+def _awaited(wait: Callable[[], Any]) -> object:
+    """``asyncio.run`` the coroutine ``wait()`` in a fresh thread; return its result or raise."""
+    return run_in_threads(lambda _: asyncio.run(wait()), 1, timeout=60, what="asyncio.run")[0]
+
+
+async def _async_wait_for_value(result: AsyncResult[int], timeout: Any) -> object:
+    value = await result.async_wait(timeout)
+    return "timed out" if value is None else value
+
+
 TIMED_CALLS: list[TimedCall] = [
     ("Event.wait", Event, Event.set, lambda ev, t: ev.wait(t)),
     ("Event.wait(timeout=)", Event, Event.set, lambda ev, t: ev.wait(timeout=t)),
@@ -79,6 +90,21 @@ TIMED_CALLS: list[TimedCall] = [
     ("AsyncResult.wait", AsyncResult, lambda r: r.set(1), _wait_for_value),
     ("ValueEvent.wait", ValueEvent, lambda v: v.send(1), lambda v, t: v.wait(t)),
     ("ValueEvent.wait(timeout=)", ValueEvent, lambda v: v.send(1), lambda v, t: v.wait(timeout=t)),
+    # The asyncio face validates the same way, set or not (an already-set object returns
+    # without yielding to the loop, after the look at the timeout).
+    ("Event.async_wait", Event, Event.set, lambda ev, t: _awaited(lambda: ev.async_wait(t))),
+    (
+        "AsyncResult.async_wait",
+        AsyncResult,
+        lambda r: r.set(1),
+        lambda r, t: _awaited(lambda: _async_wait_for_value(r, t)),
+    ),
+    (
+        "ValueEvent.async_wait",
+        ValueEvent,
+        lambda v: v.send(1),
+        lambda v, t: _awaited(lambda: v.async_wait(t)),
+    ),
 ]
 
 
