@@ -248,3 +248,14 @@ def test_after_asyncio_run_with_run_greenlet_the_thread_gets_a_hub_of_its_own_ag
         return seen
 
     assert _in_thread(body) == ["greenlet on the loop", "woken", "slept"]
+
+
+def test_a_greenlet_of_run_greenlet_parks_on_the_loop_and_is_woken_by_it() -> None:
+    from greensync.hub.aio import run_greenlet
+
+    async def main() -> str:
+        waiter: Waiter[str] = Waiter()
+        asyncio.get_running_loop().call_later(0.01, waiter.switch, "woken")
+        return await run_greenlet(waiter.get, 30)
+
+    assert _in_thread(lambda: asyncio.run(main())) == "woken"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 import tracemalloc
@@ -55,6 +56,56 @@ def test_waiter_throw_raises_in_get() -> None:
     other.throw(ValueError)
     with pytest.raises(ValueError):
         other.get()
+
+
+def _raised_in_origin() -> KeyError:
+    """A KeyError raised (and caught) in a function named ``origin``: its traceback says so."""
+
+    def origin() -> None:
+        raise KeyError("k")
+
+    try:
+        origin()
+    except KeyError as exc:
+        return exc
+    raise AssertionError("origin() did not raise")
+
+
+def _frames(info: pytest.ExceptionInfo[BaseException]) -> list[str]:
+    return [str(entry.name) for entry in info.traceback]
+
+
+def test_waiter_throw_keeps_the_traceback_the_exception_was_raised_with() -> None:
+    waiter: Waiter[int] = Waiter()
+    waiter.throw(_raised_in_origin())
+    with pytest.raises(KeyError) as info:
+        waiter.get()
+    assert "origin" in _frames(info)  # where it was raised, not only where get() raised it
+
+
+def test_waiter_async_get_returns_the_value_raises_the_exception_and_times_out() -> None:
+    async def main() -> list[object]:
+        seen: list[object] = []
+        late: Waiter[str] = Waiter()
+        asyncio.get_running_loop().call_later(0.01, late.switch, "late")
+        seen.append(await late.async_get(timeout=30))  # parks until the value arrives
+        seen.append(late.linkcount())
+        early: Waiter[int] = Waiter()
+        early.switch(7)
+        seen.append(await early.async_get())  # already there: returned at once
+        seen.append(await early.async_get(timeout=0))
+        empty: Waiter[int] = Waiter()
+        with pytest.raises(TimeoutError):
+            await empty.async_get(timeout=0.01)
+        seen.append(empty.linkcount())
+        thrown: Waiter[int] = Waiter()
+        asyncio.get_running_loop().call_later(0.01, thrown.throw, _raised_in_origin())
+        with pytest.raises(KeyError) as info:
+            await thrown.async_get(timeout=30)
+        seen.append("origin" in _frames(info))
+        return seen
+
+    assert asyncio.run(main()) == ["late", 0, 7, 7, 0, True]
 
 
 def test_waiter_is_one_shot_and_rejects_non_exceptions() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 import threading
 import weakref
 from typing import Any
@@ -362,3 +364,179 @@ def test_one_shot_objects_let_their_line_go_and_unlink_still_stops_a_due_call() 
     task.rawlink(seen.append)  # linking a finished task still calls back, on the next turn
     sleep(0)
     assert seen == [task]
+
+
+# -- leaving, dead records and counts -----------------------------------------------------
+
+
+def test_an_async_listen_whose_ready_raises_leaves_no_waiter_behind() -> None:
+    line = WaitLine()
+
+    def broken() -> object:
+        raise KeyError("ready failed")
+
+    async def main() -> tuple[int, int, int]:
+        with pytest.raises(KeyError):
+            await line.async_listen(ready=broken)
+        with pytest.raises(KeyError):
+            await line.async_park(retry=broken)
+        return len(line), line.takers(), line.listeners()
+
+    assert asyncio.run(main()) == (0, 0, 0)
+    assert not line
+
+
+def test_notify_passes_over_a_listener_whose_thread_ended_and_wakes_the_rest() -> None:
+    line = WaitLine()
+
+    def body(_: int) -> int:
+        spawn(line.listen)  # parks, and is still parked when its thread ends
+        run_until_blocked()
+        return line.listeners()
+
+    assert run_in_threads(body, 1) == [1]
+    gc.collect()
+    mine = spawn(line.listen, 30)  # behind the dead thread's listener
+    run_until_blocked()
+    assert line.listeners() == 2
+    with line.mutex:
+        assert line.notify() == 1  # only the live one is woken: nobody runs the other
+    assert mine.get(timeout=30) is True
+    assert not line
+    assert line.listeners() == 0
+
+
+def test_move_to_drops_dead_records_in_front_and_keeps_the_counts_exact() -> None:
+    source, target = WaitLine(), WaitLine()
+    first, middle, last = spawn_all(source.park, [None] * 3)
+    run_until_blocked()
+    middle.kill()  # leaves from the middle: its record stays, counted as dead
+    first.kill()  # leaves from the front: the dead record is now first in the line
+    assert (len(source), source.takers()) == (2, 1)
+    with source.mutex, target.mutex:
+        assert source.move_to(target, 5) == 1
+    assert (len(source), source.takers(), source.listeners()) == (0, 0, 0)
+    assert not source
+    with target.mutex:
+        assert target.takers() == 1
+        assert target.handoff("moved")
+    assert last.get(timeout=5) == "moved"
+    with source.mutex:
+        assert not source.handoff("nobody")
+    spawn(source.park)  # the line still counts right for the next waiter
+    run_until_blocked()
+    assert source.takers() == 1
+    with source.mutex:
+        assert source.handoff(None)
+
+
+def test_a_callback_unlinked_from_the_middle_of_the_line_is_let_go_at_once() -> None:
+    owner = Owner()
+    line = WaitLine(owner)
+    seen: list[object] = []
+
+    def middle(owner: object) -> None:
+        seen.append("middle")
+
+    ref = weakref.ref(middle)
+    line.link(seen.append)
+    line.link(middle)
+    line.link(seen.append)
+    line.unlink(middle)  # its record stays in the line (dropped lazily), without the callback
+    assert (len(line), line.listeners()) == (3, 2)
+    del middle
+    gc.collect()
+    assert ref() is None
+    line.unlink(seen.append)
+    assert (line.takers(), line.listeners()) == (0, 0)
+
+
+class _MoveOnAcquire:
+    """A mutex that runs ``before()`` once, just before its next acquire: a line that moves a
+    waiter away while the waiter, leaving, waits for the mutex of the line it was in."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.before: Any = None
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        before, self.before = self.before, None
+        if before is not None:
+            before()
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def test_a_waiter_that_leaves_while_it_is_moved_leaves_the_line_it_was_moved_to() -> None:
+    mutex = _MoveOnAcquire()
+    source: WaitLine = WaitLine(mutex=mutex)  # type: ignore[arg-type]
+    target = WaitLine()
+    task = spawn(source.park)
+    run_until_blocked()
+
+    def move() -> None:
+        with mutex, target.mutex:
+            assert source.move_to(target, 1) == 1
+
+    mutex.before = move  # runs inside the leaver's _leave, before it holds the mutex
+    task.kill()
+    assert task.dead
+    assert not source
+    assert (len(target), target.takers()) == (0, 0)
+    with target.mutex:
+        assert not target.handoff("nobody")  # no record left behind for a dead greenlet
+
+
+def test_a_waiter_woken_then_killed_before_it_ran_has_its_wake_up_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hub = get_hub()
+    errors: list[BaseException] = []
+    monkeypatch.setattr(hub, "handle_error", lambda context, exc: errors.append(exc))
+    line = WaitLine()
+    listener = spawn(line.listen)
+    taker = spawn(line.park)
+    survivor = spawn(line.park)
+    run_until_blocked()
+    hub.run_callback(hub.throw_into, listener, KeyError("killed"))  # run before the wake-ups
+    hub.run_callback(hub.throw_into, taker, KeyError("killed"))
+    with line.mutex:
+        assert line.notify() == 1
+        assert line.handoff("permit")
+    listener.join(timeout=5)
+    taker.join(timeout=5)
+    assert isinstance(listener.exception, KeyError)
+    assert isinstance(taker.exception, KeyError)
+    assert survivor.get(timeout=5) == "permit"  # given back by the killed taker
+    run_until_blocked()
+    assert [e for e in errors if not isinstance(e, KeyError)] == []  # no stale wake-up ran
+    assert not line
+
+
+def test_the_first_wait_of_a_process_that_imported_asyncio_makes_its_hub() -> None:
+    code = (
+        "import asyncio\n"
+        "from greensync.hub import WaitLine, Waiter\n"
+        "print(WaitLine().listen(0.001))\n"
+        "waiter = Waiter()\n"
+        "try:\n"
+        "    waiter.get(timeout=0.001)\n"
+        "except TimeoutError:\n"
+        "    print('timed out')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (done.returncode, done.stdout.split(), done.stderr) == (
+        0,
+        ["False", "timed", "out"],
+        "",
+    )
