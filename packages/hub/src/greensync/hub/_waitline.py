@@ -40,11 +40,13 @@ The price is a rule for both sides, the one futexes and asyncio's semaphore (gh-
 
 Deferred, batched wake-ups
 --------------------------
-Handing or notifying never switches to anyone.  A greenlet's record joins its hub's wake batch,
-which the hub drains in one callback on its next turn (posted at once through
-``run_callback_threadsafe`` when the waker runs in another thread).  An asyncio task's future is
-resolved in its loop's thread (``call_soon_threadsafe`` from elsewhere), which resumes the task
-on the loop's next step.
+Handing or notifying never switches to anyone.  Under an adapter, a greenlet's record joins its
+hub's wake batch, which one host callback drains on the host's next turn (posted at once, thread
+safely, when the waker runs in another thread).  The built-in hub needs no batch: the record is
+queued on its ready queue as the very switch a batch callback would make, so the greenlet runs
+on the hub's next turn in the order it was handed to, one C call and no Python frame each.  An
+asyncio task's future is resolved in its loop's thread (``call_soon_threadsafe`` from
+elsewhere), which resumes the task on the loop's next step.
 
 Leaving early
 -------------
