@@ -547,6 +547,68 @@ def test_rlock_is_owned_by_the_task() -> None:
     run_async(main)
 
 
+def test_rlock_async_acquire_takes_a_free_lock_at_once_and_counts_each_level() -> None:
+    async def main() -> None:
+        rlock = RLock()
+        assert await rlock.async_acquire(timeout=0) is True  # free: taken without waiting
+        assert rlock._is_owned()
+        assert await rlock.async_acquire(timeout=0) is True  # the owner: one more level
+        assert await rlock.async_acquire() is True
+        assert "count=3" in repr(rlock)
+        rlock.release()
+        rlock.release()
+        assert rlock.locked()
+        assert rlock._is_owned()
+        assert "count=1" in repr(rlock)
+        rlock.release()  # the last level: free again
+        assert not rlock.locked()
+        assert not rlock._is_owned()
+        async with rlock:
+            async with rlock:
+                assert "count=2" in repr(rlock)
+            assert rlock.locked()
+        assert not rlock.locked()
+
+    run_async(main)
+
+
+def test_async_wait_with_a_zero_timeout_answers_without_yielding_to_the_loop() -> None:
+    async def main() -> None:
+        sem = Semaphore(0)
+        loop = asyncio.get_running_loop()
+        ran: list[str] = []
+        loop.call_soon(ran.append, "callback")
+        loop.call_soon(sem.release)  # would make a permit free if the wait let the loop run
+        assert await sem.async_wait(timeout=0) == 0
+        assert ran == [], "async_wait(timeout=0) yielded to the loop"
+        assert sem.linkcount() == 0
+        await asyncio.sleep(0)
+        assert ran == ["callback"]
+        assert sem.counter == 1
+        assert await sem.async_wait() == 1  # a permit is free: at once, and not taken
+        assert await sem.async_wait(timeout=0) == 1
+        assert sem.counter == 1
+
+    run_async(main)
+
+
+def test_capped_async_release_checks_its_timeout_first() -> None:
+    async def main() -> None:
+        sem = CappedSemaphore(0, upper_bound=1)
+        with pytest.raises(ValueError, match="`timeout`"):
+            await sem.async_release(timeout=-1)
+        with pytest.raises(TypeError, match="`timeout`"):
+            await sem.async_release(timeout="1")  # type: ignore[arg-type]
+        assert sem.counter == 0, "a release with a bad timeout went through"
+        assert await sem.async_release() is True
+        assert await sem.async_release(timeout=0) is False  # at the upper bound
+        with pytest.raises(ValueError, match="`timeout`"):
+            await sem.async_release(timeout=-1)
+        assert sem.counter == 1
+
+    run_async(main)
+
+
 @pytest.mark.parametrize("how", ["cancel", "timeout", "wait_for"])
 def test_cancelled_task_gives_back_what_it_was_handed(how: str) -> None:
     async def main() -> None:
