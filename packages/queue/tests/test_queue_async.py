@@ -138,6 +138,36 @@ def test_async_waits_time_out_with_the_same_exceptions(cls: Any) -> None:
     arun(main)
 
 
+@pytest.mark.parametrize("cls", QUEUES, ids=_name)
+def test_async_get_with_a_zero_timeout_only_looks_and_a_positive_one_waits(cls: Any) -> None:
+    async def main() -> None:
+        q = cls(1)
+        with pytest.raises(Empty) as blocking:
+            q.get_nowait()
+        ran: list[str] = []
+
+        async def other() -> None:
+            ran.append("other")
+
+        task = asyncio.get_running_loop().create_task(other())
+        with pytest.raises(Empty) as zero:
+            await q.async_get(timeout=0)
+        # Raised at once, as get_nowait does, without yielding to the loop.
+        assert str(zero.value) == str(blocking.value)
+        assert str(zero.value).endswith(" is empty")
+        assert ran == []
+        await task
+        # Any other timeout, 1 s included, waits: an item put meanwhile (by a task that was
+        # ready before the get parked, so before any timer can fire) is got.
+        putter = asyncio.get_running_loop().create_task(q.async_put("x"))
+        assert await q.async_get(timeout=1) == "x"
+        await putter
+        assert q.qsize() == 0
+        settled(q)
+
+    arun(main)
+
+
 def test_async_channel_waits_time_out_with_the_same_exceptions() -> None:
     async def main() -> None:
         ch: Channel[str] = Channel()

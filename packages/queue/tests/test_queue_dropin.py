@@ -156,6 +156,39 @@ def test_a_parked_putter_whose_put_fails_raises_and_passes_its_room_on() -> None
     assert_no_links(q)
 
 
+class QsizeFailsLater(Queue[Any]):
+    """A ``_qsize()`` that raises on its ``fail_in``-th call from now (0: never)."""
+
+    def __init__(self, *args: Any) -> None:
+        self.fail_in = 0
+        super().__init__(*args)
+
+    def _qsize(self) -> int:
+        if self.fail_in:
+            self.fail_in -= 1
+            if not self.fail_in:
+                raise FailingQueueException("You Lose")
+        return Queue._qsize(self)
+
+
+def test_a_hook_failing_when_a_putter_retries_after_joining_the_line_fails_the_put() -> None:
+    q = QsizeFailsLater(1)
+    q.put("first")
+    # The put looks for room (_qsize: full), joins the line of putters and looks once more
+    # before it parks: that second _qsize raises, and the put raises it, having put nothing.
+    q.fail_in = 2
+    with pytest.raises(FailingQueueException, match="You Lose"):
+        q.put("second", timeout=10)
+    assert q.fail_in == 0
+    assert (list(q.queue), q.qsize(), q.unfinished_tasks, q.putting()) == (["first"], 1, 1, 0)
+    assert_no_links(q)
+    # Nothing was reserved for the failed put: the queue is full with one item, and works.
+    assert q.full()
+    assert q.get() == "first"
+    q.put("third", timeout=10)
+    assert (list(q.queue), q.full()) == (["third"], True)
+
+
 def test_a_failing_get_leaves_the_item_where_it_was() -> None:
     q = FailingQueue()
     q.put("first")
@@ -280,9 +313,9 @@ class WeightedQueue(Queue[tuple[str, int]]):
 def test_a_subclass_qsize_decides_fullness_and_when_puts_wait() -> None:
     q = WeightedQueue(4)
     q.put(("a", 3))
-    assert (q.qsize(), q.full()) == (3, False)
+    assert (q.qsize(), len(q), q.full()) == (3, 3, False)  # len() is qsize(): the weight
     q.put(("b", 2))  # 3 < 4: room, as in the standard library
-    assert (q.qsize(), q.full()) == (5, True)
+    assert (q.qsize(), len(q), q.full()) == (5, 5, True)
     with pytest.raises(Full):
         q.put_nowait(("c", 1))
     putter = spawn(q.put, ("c", 1))
@@ -359,6 +392,12 @@ def test_hooks_are_detected_once_when_the_class_is_made() -> None:
         assert cls._hooked, cls
         assert cls.get is not SimpleQueue.get
     assert OwnPut.put is not Hooked.put  # a method the subclass wrote stays its own
+    # The methods a hooked class gets carry the docstrings of the built-in ones (``__doc__``).
+    for name in ("put", "put_nowait", "get", "get_nowait", "qsize", "empty", "full", "ready"):
+        doc = getattr(SimpleQueue, name).__doc__
+        assert doc, name
+        for cls in (PriorityQueue, Hooked):
+            assert getattr(cls, name).__doc__ == doc, (cls, name)
     q = OwnPut()
     q.put(1)
     assert q.get() == 10

@@ -17,7 +17,7 @@ import pytest
 
 from greensync.hub import WaitLine, spawn
 from greensync.hub.testing import existing_hub, run_in_threads, run_until_blocked
-from greensync.queue import Empty, LifoQueue, Queue, SimpleQueue
+from greensync.queue import Empty, LifoQueue, PriorityQueue, Queue, SimpleQueue
 
 SPIED = [
     "__init__",
@@ -108,6 +108,38 @@ def test_the_fast_path_comes_back_after_waits_that_timed_out(
     q.put(0)  # the line is busy: a hand-off, and the records of the getters that left go
     run_until_blocked()
     assert getter.value == 0
+    if isinstance(q, Queue):
+        q.task_done()
+    calls.clear()
+    uncontended(q)
+    assert calls == Counter(), calls
+    assert (q.getting(), q.putting()) == (0, 0)
+
+
+#: With the standard library's hooks (a subclass overriding ``_put`` etc.; PriorityQueue is one).
+HOOKED_MAKERS: dict[str, Callable[[], Any]] = {
+    "PriorityQueue()": PriorityQueue,
+    "PriorityQueue(4)": lambda: PriorityQueue(4),
+}
+
+
+@pytest.mark.parametrize("kind", [*MAKERS, *HOOKED_MAKERS])
+def test_the_fast_path_comes_back_after_getters_left_from_the_middle_of_the_line(
+    kind: str, calls: Counter[str]
+) -> None:
+    q = {**MAKERS, **HOOKED_MAKERS}[kind]()
+    getters = [spawn(q.get) for _ in range(3)]
+    run_until_blocked()
+    assert q.getting() == 3
+    # The middle one leaves first: its record stays in the line, as one that left, until
+    # something passes it.  Then the two at the ends leave, and nobody waits any more.
+    for index in (1, 0, 2):
+        getters[index].kill()
+    run_until_blocked()
+    assert [getter.dead for getter in getters] == [True, True, True]
+    assert q.getting() == 0
+    q.put(0)  # the line is busy: it finds nobody waiting, and drops what is left
+    assert q.get_nowait() == 0
     if isinstance(q, Queue):
         q.task_done()
     calls.clear()
