@@ -34,7 +34,8 @@ def gevent_side(jobs: Queue[int | None], lock: Lock, log: list[str]) -> None:
             jobs.put(n)  # bounded queue: this greenlet waits while it is full
             gevent.sleep(0.001)
 
-    gevent.joinall([gevent.spawn(producer, 0), gevent.spawn(producer, 1)])
+    producers: list[gevent.Greenlet[[int], None]] = [gevent.spawn(producer, n) for n in (0, 1)]
+    gevent.joinall(producers)
     for _ in range(CONSUMERS):
         jobs.put(None)  # one "no more work" marker per consumer
 

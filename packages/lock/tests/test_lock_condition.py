@@ -349,7 +349,13 @@ def test_notified_waiter_killed_passes_the_turn_on(make: Callable[[], Condition]
 
 
 def _race(cond: Condition, notifier_sleeps: float, waiter_timeout: float) -> list[bool]:
-    """Let the notify and the wait's timeout land in the same hub turn."""
+    """Let the notify and the wait's timeout land in the same hub turn.
+
+    The hub is kept busy (a blocking ``time.sleep`` in a callback) until both deadlines have
+    passed, so both are due in one turn and run in deadline order.  The deadlines are far
+    apart (0.3 s) so that a loaded machine stalling between the two ``sleep``/``wait`` calls
+    that arm them cannot swap their order.
+    """
     results: list[bool] = []
 
     def notifier() -> None:
@@ -371,7 +377,7 @@ def _race(cond: Condition, notifier_sleeps: float, waiter_timeout: float) -> lis
 @pytest.mark.contract
 def test_notify_just_before_the_timeout_wins(make: Callable[[], Condition]) -> None:
     cond = make()
-    assert _race(cond, notifier_sleeps=0.01, waiter_timeout=0.03) == [True]
+    assert _race(cond, notifier_sleeps=0.02, waiter_timeout=0.32) == [True]
     assert_no_links(cond._line)
     assert not _held(cond)
 
@@ -379,7 +385,7 @@ def test_notify_just_before_the_timeout_wins(make: Callable[[], Condition]) -> N
 @pytest.mark.contract
 def test_timeout_just_before_the_notify_wins(make: Callable[[], Condition]) -> None:
     cond = make()
-    assert _race(cond, notifier_sleeps=0.03, waiter_timeout=0.01) == [False]
+    assert _race(cond, notifier_sleeps=0.32, waiter_timeout=0.02) == [False]
     assert_no_links(cond._line)
     assert not _held(cond)
 
