@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
-from greensync.hub import spawn
+from greensync.hub import WaitLine, spawn
 from greensync.hub.testing import assert_no_links, run_until_blocked
 from greensync.lock import CappedSemaphore, Lock, Semaphore
 
@@ -233,6 +233,41 @@ def test_lock_waiter_retry_takes_the_lock_released_before_it_joined(
     assert lock.acquire(blocking=False) is True
     lock.release()
     assert_no_links(lock)
+
+
+def test_semaphore_waiter_retry_takes_the_permit_released_before_it_joined(
+    other_thread: OtherThread,
+) -> None:
+    sem = Semaphore(1)
+    assert sem.acquire() is True
+    stopped = threading.Event()
+    go = threading.Event()
+
+    def acquire_after_a_stop() -> bool:
+        # Hold the acquire after it found no permit, before it joins the line.
+        park = At("call", WaitLine.park.__code__)
+        with stopping_at({park: held(stopped, go)}):
+            return sem.acquire(timeout=BOUND)
+
+    waiter = other_thread.start(acquire_after_a_stop)
+    try:
+        assert stopped.wait(BOUND), "the other thread's acquire never found the semaphore taken"
+        sem.release()  # nobody waits yet: the permit goes back to the list
+        assert sem.counter == 1
+    finally:
+        go.set()
+    assert waiter() is True, "the waiter's retry did not take the permit released meanwhile"
+    # The retry took exactly one permit: none is left over, none was made from nothing.
+    assert sem.counter == 0
+    assert sem.acquire(blocking=False) is False
+    assert sem.linkcount() == 0
+    sem.release()  # for the other thread
+    assert sem.counter == 1
+    assert sem.acquire(blocking=False) is True
+    assert sem.acquire(blocking=False) is False
+    sem.release()
+    assert sem.counter == 1
+    assert_no_links(sem)
 
 
 def test_capped_serving_hands_a_joined_acquirer_a_joined_releasers_permit(
