@@ -6,7 +6,9 @@ comparison operator swapped, an int constant off by one, ``and``/``or`` swapped,
 negated, a statement replaced with ``pass``, a returned value replaced with ``None``,
 ``break``/``continue`` swapped, ...), draws a fixed-seed sample of them, runs the module's own
 package's test suite against each, and reports the share of mutants the suite killed.  A module
-whose score falls below the floor recorded in the config fails the session.
+whose score falls below the floor recorded in the config fails the session.  Mutants that were
+read and found equivalent (no behaviour differs) are listed in the config with the reason; they
+are not run and the score leaves them out (the ``raw`` column counts them as survivors).
 
 Why a mutator of our own
 ------------------------
@@ -60,6 +62,15 @@ CONFIG = ROOT / "tools" / "mutants.toml"
 
 
 @dataclass(frozen=True)
+class Equivalent:
+    """A mutant that changes no behaviour: not run, and left out of its module's score."""
+
+    index: int
+    description: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Module:
     """A module to mutate, with the floor its score must not fall below."""
 
@@ -69,6 +80,9 @@ class Module:
     before: float | None = None
     #: Functions whose bodies are not mutated (by name, at any depth).
     skip_functions: tuple[str, ...] = ()
+    #: Mutants read one by one and found equivalent (no behaviour differs), by index: the
+    #: mutant's description (to notice a stale entry once the source moved) and why.
+    equivalent: tuple[Equivalent, ...] = ()
 
     @property
     def package(self) -> str:
@@ -112,6 +126,10 @@ def load_settings(path: Path) -> Settings:
             floor=float(entry["floor"]),
             before=float(entry["before"]) if "before" in entry else None,
             skip_functions=tuple(entry.get("skip_functions", default_skip)),
+            equivalent=tuple(
+                Equivalent(int(e["index"]), str(e["description"]), str(e["why"]))
+                for e in entry.get("equivalent", ())
+            ),
         )
         for entry in data["module"]
     )
@@ -491,7 +509,9 @@ class Outcome:
     """What one run of a package's tests against one mutant (or against no mutant) gave."""
 
     name: str
-    status: str  # "killed", "timeout", "survived", or "clean" for the run without a mutant
+    # "killed", "timeout", "survived", "equivalent" (not run: see Module.equivalent), or
+    # "clean" for the run without a mutant
+    status: str
     seconds: float
     line: int = 0
     operator: str = ""
@@ -513,7 +533,18 @@ class ModuleReport:
         return sum(1 for o in self.outcomes if o.status in ("killed", "timeout"))
 
     @property
+    def equivalent(self) -> int:
+        return sum(1 for o in self.outcomes if o.status == "equivalent")
+
+    @property
     def score(self) -> float:
+        """Killed among the sampled mutants that change behaviour (equivalent ones left out)."""
+        counted = len(self.outcomes) - self.equivalent
+        return self.killed / counted if counted else 1.0
+
+    @property
+    def raw_score(self) -> float:
+        """Killed among all the sampled mutants, equivalent ones included."""
         return self.killed / len(self.outcomes) if self.outcomes else 1.0
 
     @property
@@ -669,8 +700,19 @@ def run_module(
         flush=True,
     )
     report = ModuleReport(module.path, total, module.floor, module.before, clean_seconds)
+    equivalent = {e.index: e for e in module.equivalent}
 
     def one(mutant: Mutant) -> Outcome:
+        if mutant.index in equivalent:
+            return Outcome(
+                mutant.name,
+                "equivalent",
+                0.0,
+                mutant.line,
+                mutant.operator,
+                mutant.description,
+                equivalent[mutant.index].why,
+            )
         mbase = workspace.make(module, f"{module.package}-{mutant.index}", mutant)
         try:
             status, seconds, detail = _pytest(settings, module, mbase, limit)
@@ -702,16 +744,16 @@ def run_module(
 
 def _summary(reports: list[ModuleReport]) -> str:
     rows = [
-        f"{'module':<52} {'sample':>11} {'killed':>6} {'timeout':>7} {'score':>7} {'before':>7} "
-        f"{'floor':>6}"
+        f"{'module':<52} {'sample':>11} {'equiv':>5} {'killed':>6} {'timeout':>7} {'score':>7} "
+        f"{'raw':>7} {'before':>7} {'floor':>6}"
     ]
     for r in reports:
         timeouts = sum(1 for o in r.outcomes if o.status == "timeout")
         flag = "" if r.passed else "  BELOW THE FLOOR"
         before = "-" if r.before is None else f"{r.before:.1%}"
         rows.append(
-            f"{r.path:<52} {len(r.outcomes):>4} of {r.total:<4} {r.killed:>6} {timeouts:>7} "
-            f"{r.score:>7.1%} {before:>7} {r.floor:>6.1%}{flag}"
+            f"{r.path:<52} {len(r.outcomes):>4} of {r.total:<4} {r.equivalent:>5} {r.killed:>6} "
+            f"{timeouts:>7} {r.score:>7.1%} {r.raw_score:>7.1%} {before:>7} {r.floor:>6.1%}{flag}"
         )
     return "\n".join(rows)
 
@@ -735,6 +777,19 @@ def _only(names: Sequence[str], settings: Settings) -> dict[str, set[int]]:
     return chosen
 
 
+def _check_equivalent(module: Module, everything: list[Mutant]) -> None:
+    """Fail on an entry of ``equivalent`` that no longer names the mutant it was written for."""
+    by_index = {m.index: m for m in everything}
+    for e in module.equivalent:
+        found = by_index.get(e.index)
+        if found is None or found.description != e.description:
+            now = "no such mutant" if found is None else f"it is now {found.description!r}"
+            raise SystemExit(
+                f"mutants: {module.path}:{e.index} is listed as equivalent ({e.description!r}), "
+                f"but {now}: the source moved; read the survivors again and update the list"
+            )
+
+
 def command_run(args: argparse.Namespace, settings: Settings) -> int:
     only = _only(args.only, settings)
     modules = [m for m in _selected(args, settings) if not only or m.path in only]
@@ -747,6 +802,7 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         for module in modules:
             everything = enumerate_mutants(module)
+            _check_equivalent(module, everything)
             if only:
                 chosen = [m for m in everything if m.index in only[module.path]]
             else:
@@ -781,8 +837,10 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
                         "path": r.path,
                         "total": r.total,
                         "sampled": len(r.outcomes),
+                        "equivalent": r.equivalent,
                         "killed": r.killed,
                         "score": round(r.score, 4),
+                        "raw_score": round(r.raw_score, 4),
                         "floor": r.floor,
                         "before": r.before,
                         "clean_seconds": round(r.clean_seconds, 1),
