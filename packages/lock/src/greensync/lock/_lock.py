@@ -355,7 +355,8 @@ class RLock(Linkable):
         if timeout is not None:
             timeout = check_acquire_timeout(blocking, timeout)
         me: object = getcurrent()
-        if ASYNCIO in _modules:
+        events = _modules.get(ASYNCIO)
+        if events is not None and events._get_running_loop() is not None:
             me = task_or(me)
         if self._owner is me:
             # Only the owner changes the count while it owns the lock: no mutex needed.
@@ -379,7 +380,8 @@ class RLock(Linkable):
         # acquire()'s fast paths again (a blocked ``with`` in a coroutine is then told to use
         # ``async with``).
         me: object = getcurrent()
-        if ASYNCIO in _modules:
+        events = _modules.get(ASYNCIO)
+        if events is not None and events._get_running_loop() is not None:
             me = task_or(me)
         if self._owner is me:
             self._count += 1
@@ -462,7 +464,8 @@ class RLock(Linkable):
             RuntimeError: the caller does not hold the lock.
         """
         me: object = getcurrent()
-        if ASYNCIO in _modules:
+        events = _modules.get(ASYNCIO)
+        if events is not None and events._get_running_loop() is not None:
             me = task_or(me)
         if self._owner is not me:
             raise RuntimeError(self._not_owner())
@@ -512,7 +515,8 @@ class RLock(Linkable):
     ) -> None:
         # release(), inlined: a ``with`` block is the hottest use.
         me: object = getcurrent()
-        if ASYNCIO in _modules:
+        events = _modules.get(ASYNCIO)
+        if events is not None and events._get_running_loop() is not None:
             me = task_or(me)
         if self._owner is not me:
             raise RuntimeError(self._not_owner())
