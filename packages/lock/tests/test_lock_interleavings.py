@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from greensync.hub import WaitLine, spawn
 from greensync.hub.testing import assert_no_links, run_until_blocked
-from greensync.lock import CappedSemaphore, Lock, Semaphore
+from greensync.lock import CappedSemaphore, Lock, RLock, Semaphore
 
 if TYPE_CHECKING:
     from packages.lock.tests.conftest import OtherThread
@@ -161,6 +161,35 @@ def test_capped_release_splitting_room_serves_a_releaser_that_joined_meanwhile(
     assert sem.counter == released + 1
     assert sem.balance == released + 1
     assert_no_links(sem)
+
+
+def test_rlock_exit_serves_a_waiter_that_joined_while_it_unlocked(
+    other_thread: OtherThread,
+) -> None:
+    # The last ``__exit__`` found nobody waiting and is about to put the token back: a waiter
+    # of another thread that joins then must be served by that exit, and own the lock.
+    rlock = RLock()
+    waiter: list[Callable[[], Any]] = []
+    parked: list[bool] = []
+
+    def another_thread_waits() -> None:
+        waiter.append(other_thread.start(rlock.acquire, True, BOUND))
+        parked.append(settle(lambda: rlock.linkcount() == 1))
+
+    append = At("c_call", RLock.__exit__.__code__, builtin="append")
+    with stopping_at({append: another_thread_waits}) as reached, rlock:
+        pass
+    assert reached == {append}, "__exit__ never put the token back"
+    assert parked == [True], "the other thread's acquire never parked"
+    assert rlock.linkcount() == 0, "the waiter that joined meanwhile was not served"
+    assert rlock.locked(), "the lock went to the waiter, reserved"
+    assert rlock.acquire(blocking=False) is False
+    assert waiter[0]() is True, "the other thread's acquire timed out"
+    assert rlock.locked()
+    assert not rlock._is_owned()  # the other thread's greenlet owns it, not this one
+    other_thread.call(rlock.release)
+    assert not rlock.locked()
+    assert_no_links(rlock)
 
 
 def test_lock_release_never_looks_locked_once_it_unlocked_for_a_listener_joining() -> None:

@@ -164,6 +164,39 @@ def test_rlock_release_when_not_held_is_a_runtime_error() -> None:
     rlock.release()
 
 
+def test_rlock_with_block_whose_body_released_it_raises_on_exit_and_stays_usable() -> None:
+    # Leaving a ``with`` block checks ownership as release() does (threading.RLock raises
+    # RuntimeError too): the body gave the lock up, so the exit has nothing to release.
+    rlock = RLock()
+    with pytest.raises(RuntimeError, match="cannot release an RLock that is not held"), rlock:
+        rlock.release()
+    assert rlock.locked() is False
+    assert "unlocked" in repr(rlock)
+    # Another greenlet's exit of a block it never entered is refused the same way, and the
+    # owner's count is left as it was.
+    rlock.acquire()
+    rlock.acquire()
+    errors: list[RuntimeError] = []
+
+    def exit_without_entering() -> None:
+        try:
+            rlock.__exit__(None, None, None)
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    spawn(exit_without_entering)
+    run_until_blocked()
+    assert len(errors) == 1
+    assert "does not hold it" in str(errors[0])
+    assert "count=2" in repr(rlock)
+    rlock.release()
+    rlock.release()
+    assert rlock.locked() is False
+    assert rlock.acquire(blocking=False) is True
+    assert "count=1" in repr(rlock)
+    rlock.release()
+
+
 def test_rlock_hand_off_makes_the_waiter_the_owner() -> None:
     rlock = RLock()
     owners: list[bool] = []
