@@ -35,27 +35,11 @@ from typing import Any, Generic, TypeVar, final
 
 from greensync.hub import NOTHING, TIMED_OUT, Linkable, WaitLine, check_timeout
 
-from ._common import GIVEN, NOTHING_ITEM, TAKEN, TIMED_OUT_ITEM, Empty, Full, GetLine
+from ._common import GIVEN, TAKEN, Empty, Full, GetLine, box, unbox
 
 __all__ = ["Channel"]
 
 T = TypeVar("T")
-
-
-def _box(item: Any) -> Any:
-    if item is TIMED_OUT:
-        return TIMED_OUT_ITEM
-    if item is NOTHING:
-        return NOTHING_ITEM
-    return item
-
-
-def _unbox(value: Any) -> Any:
-    if value is TIMED_OUT_ITEM:
-        return TIMED_OUT
-    if value is NOTHING_ITEM:
-        return NOTHING
-    return value
 
 
 class _Offer:
@@ -231,7 +215,7 @@ class Channel(Linkable, Generic[T]):
             return False
         with line.mutex:
             if line.takers():
-                return line.handoff(_box(item))
+                return line.handoff(box(item))
             if line and not line.listeners():
                 line.handoff(None)  # only records of getters that left: drop them
         return False
@@ -240,7 +224,7 @@ class Channel(Linkable, Generic[T]):
         """A putter's retry, once in its own line: give to a getter, or publish the offer."""
         line = self.get_waitline()
         with line.mutex:
-            if line.takers() and line.handoff(_box(offer.item)):
+            if line.takers() and line.handoff(box(offer.item)):
                 return GIVEN
             offers = self._offers
             if offers is None:
@@ -305,7 +289,7 @@ class Channel(Linkable, Generic[T]):
         value = self._take()
         if value is NOTHING:
             raise Empty(f"no item is ready on {self._brief()}")
-        return _unbox(value)  # type: ignore[no-any-return]
+        return unbox(value)  # type: ignore[no-any-return]
 
     async def async_get(self, timeout: float | None = None) -> T:
         """Take an item from a waiting putter, or wait for one, from an asyncio task.
@@ -333,7 +317,7 @@ class Channel(Linkable, Generic[T]):
         held = self._held
         if held:
             try:
-                return _box(held.popleft())
+                return box(held.popleft())
             except IndexError:
                 pass
         offers = self._offers
@@ -346,14 +330,14 @@ class Channel(Linkable, Generic[T]):
                 with line.mutex:
                     taken = line.handoff(TAKEN)
                 if taken:
-                    return _box(offer.item)
+                    return box(offer.item)
                 # Its putter left (timed out, killed, cancelled): its item stays undelivered.
         return NOTHING
 
     def _got(self, value: Any, timeout: float | None) -> T:
         if value is TIMED_OUT:
             raise Empty(f"no putter came to {self._brief()} in {timeout} seconds")
-        return _unbox(value)  # type: ignore[no-any-return]
+        return unbox(value)  # type: ignore[no-any-return]
 
     def _getter_left(self, line: GetLine, value: Any) -> None:
         """An item handed to a getter that left passes on.  Called with its mutex held."""
@@ -362,7 +346,7 @@ class Channel(Linkable, Generic[T]):
         held = self._held
         if held is None:
             held = self._held = deque()
-        held.appendleft(_unbox(value))
+        held.appendleft(unbox(value))
         line.notify()
 
     # -- iteration --------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import sys
 from queue import Empty, Full
 from typing import Any
 
-from greensync.hub import WaitLine
+from greensync.hub import NOTHING, TIMED_OUT, WaitLine
 
 __all__ = [
     "CLAIM",
@@ -45,8 +45,10 @@ __all__ = [
     "PutLine",
     "ShutDown",
     "add_units",
+    "box",
     "check_maxsize",
     "take_unit",
+    "unbox",
 ]
 
 if sys.version_info >= (3, 13):
@@ -91,6 +93,24 @@ GIVEN: Any = _Marker("GIVEN")
 #: them as they are.
 TIMED_OUT_ITEM: Any = _Marker("TIMED_OUT_ITEM")
 NOTHING_ITEM: Any = _Marker("NOTHING_ITEM")
+
+
+def box(item: Any) -> Any:
+    """The form in which ``item`` travels through a wait line."""
+    if item is TIMED_OUT:
+        return TIMED_OUT_ITEM
+    if item is NOTHING:
+        return NOTHING_ITEM
+    return item
+
+
+def unbox(value: Any) -> Any:
+    """The item that ``value``, as it came out of a wait line, stands for."""
+    if value is TIMED_OUT_ITEM:
+        return TIMED_OUT
+    if value is NOTHING_ITEM:
+        return NOTHING
+    return value
 
 
 def check_maxsize(maxsize: object, name: str = "maxsize") -> int:

@@ -70,8 +70,10 @@ from ._common import (
     ShutDown,
     _Marker,
     add_units,
+    box,
     check_maxsize,
     take_unit,
+    unbox,
 )
 
 __all__ = [
@@ -110,23 +112,6 @@ class _Raised:
 
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
-
-
-def _box(item: Any) -> Any:
-    """The form in which ``item`` travels through a wait line (see ``_common``)."""
-    if item is TIMED_OUT:
-        return TIMED_OUT_ITEM
-    if item is NOTHING:
-        return NOTHING_ITEM
-    return item
-
-
-def _unbox(value: Any) -> Any:
-    if value is TIMED_OUT_ITEM:
-        return TIMED_OUT
-    if value is NOTHING_ITEM:
-        return NOTHING
-    return value
 
 
 def _purge(line: WaitLine) -> None:
@@ -604,7 +589,7 @@ class SimpleQueue(Linkable, Generic[T]):
                 tasks = self._tasks
                 if tasks is not None:
                     tasks.append(None)  # before the getter can run and call task_done
-                if line.handoff(_box(item)):
+                if line.handoff(box(item)):
                     return True
                 if tasks is not None:
                     self._untrack()
@@ -820,7 +805,7 @@ class SimpleQueue(Linkable, Generic[T]):
                 pass
             else:
                 self._unit_back()
-                return _box(item)
+                return box(item)
         if self._shutdown:
             return SHUT
         return NOTHING
@@ -888,7 +873,7 @@ class SimpleQueue(Linkable, Generic[T]):
             return
         if line.handoff(value):
             return  # to the next getter
-        item = _unbox(value)
+        item = unbox(value)
         if self._drop:
             self._untrack()  # shut down with immediate=True: discarded, a task finished
             return
